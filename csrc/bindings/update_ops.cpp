@@ -1,0 +1,7 @@
+#include "registry.h"
+
+namespace xbarsim::bindings {
+
+void register_update_ops(pybind11::module_& m) { (void)m; }
+
+}  // namespace xbarsim::bindings

@@ -1,0 +1,13 @@
+"""xbarsim: a circuit-level simulator of analog crossbar arrays for in-memory training.
+
+Layers of the package, top to bottom: ``nn``/``optim`` (PyTorch front end), ``algorithms``
+(multi-tile learning rules), ``tile`` (tile state and ops), ``config`` (typed dataclasses),
+``ops`` (validated tensor ops over the native core ``_core``).
+"""
+from . import ops
+from ._build import build_info, cuda_available
+from ._core import __version__
+from .config import IOConfig, TileConfig
+from .tile import AnalogTile
+
+__all__ = ["__version__", "build_info", "cuda_available", "ops", "IOConfig", "TileConfig", "AnalogTile"]

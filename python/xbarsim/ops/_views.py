@@ -1,0 +1,37 @@
+"""torch.Tensor -> _core.TensorView, and the CUDA stream the native core should run on.
+
+The native core never sees torch types: a view is a pointer, dtype, shape, strides in elements and
+a device. Views are non-owning, so callers keep the tensors alive for the duration of the call.
+"""
+from __future__ import annotations
+
+import torch
+
+from .. import _core
+
+_DTYPE_NAMES = {
+    torch.float32: "float32",
+    torch.float64: "float64",
+    torch.int32: "int32",
+    torch.int64: "int64",
+    torch.uint8: "uint8",
+    torch.bool: "bool",
+}
+
+
+def view(t: torch.Tensor) -> "_core.TensorView":
+    """A TensorView of ``t`` (which must stay alive while the view is used)."""
+    try:
+        dtype = _DTYPE_NAMES[t.dtype]
+    except KeyError:
+        raise TypeError(f"xbarsim: tensors of dtype {t.dtype} cannot cross into the native core") from None
+    return _core.TensorView(
+        t.data_ptr(), dtype, list(t.shape), list(t.stride()), t.device.type, t.device.index or 0
+    )
+
+
+def cuda_stream(t: torch.Tensor) -> int:
+    """The handle of torch's current CUDA stream for ``t``'s device (0 for CPU tensors)."""
+    if t.device.type != "cuda":
+        return 0
+    return torch.cuda.current_stream(t.device).cuda_stream
