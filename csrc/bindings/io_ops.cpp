@@ -41,9 +41,9 @@ void expect_rng_range(const char* fn, uint32_t round, int64_t rows, int64_t line
     throw py::value_error(std::string(fn) + ": rows * ceil(lines / 4) must be < 2^40 (RNG element numbering)");
 }
 
-void prologue(const IoParams& params, const TensorView& x, const TensorView& xq, const TensorView& scale,
-              std::optional<TensorView> vnorm, std::optional<TensorView> rows, uint64_t seed, uint64_t call,
-              uint32_t round, double reduction, bool compute_scale, uintptr_t cuda_stream) {
+IoPrologueArgs prologue_args(const IoParams& params, const TensorView& x, const TensorView& xq, const TensorView& scale,
+                             std::optional<TensorView> vnorm, std::optional<TensorView> rows, uint64_t seed,
+                             uint64_t call, uint32_t round, double reduction, bool compute_scale) {
   expect_floating(x, "io_prologue: x", 2);
   const int64_t m = x.size(0), n = x.size(1);
   expect_view(xq, "io_prologue: xq", 2, x.dtype);
@@ -74,14 +74,21 @@ void prologue(const IoParams& params, const TensorView& x, const TensorView& xq,
   a.round = round;
   a.reduction = reduction;
   a.compute_scale = compute_scale;
+  return a;
+}
+
+void prologue(const IoParams& params, const TensorView& x, const TensorView& xq, const TensorView& scale,
+              std::optional<TensorView> vnorm, std::optional<TensorView> rows, uint64_t seed, uint64_t call,
+              uint32_t round, double reduction, bool compute_scale, uintptr_t cuda_stream) {
+  const IoPrologueArgs a = prologue_args(params, x, xq, scale, vnorm, rows, seed, call, round, reduction, compute_scale);
   py::gil_scoped_release release;
   dispatch_by_device(x, [&] { cpu::io_prologue(a); }, [&] { cuda::io_prologue(a, cuda_stream); });
 }
 
-void epilogue(const IoParams& params, const TensorView& yhat, const TensorView& y, const TensorView& scale,
-              std::optional<TensorView> sat, std::optional<TensorView> rows, std::optional<TensorView> vnorm,
-              std::optional<TensorView> pcm, uint64_t seed, uint64_t call, uint32_t round, double reduction,
-              double gain, uintptr_t cuda_stream) {
+IoEpilogueArgs epilogue_args(const IoParams& params, const TensorView& yhat, const TensorView& y,
+                             const TensorView& scale, std::optional<TensorView> sat, std::optional<TensorView> rows,
+                             std::optional<TensorView> vnorm, std::optional<TensorView> pcm, uint64_t seed,
+                             uint64_t call, uint32_t round, double reduction, double gain) {
   expect_floating(yhat, "io_epilogue: yhat", 2);
   const int64_t k = yhat.size(0), n = yhat.size(1);
   expect_view(y, "io_epilogue: y", 2, yhat.dtype);
@@ -126,6 +133,15 @@ void epilogue(const IoParams& params, const TensorView& yhat, const TensorView& 
   a.round = round;
   a.reduction = reduction;
   a.gain = gain;
+  return a;
+}
+
+void epilogue(const IoParams& params, const TensorView& yhat, const TensorView& y, const TensorView& scale,
+              std::optional<TensorView> sat, std::optional<TensorView> rows, std::optional<TensorView> vnorm,
+              std::optional<TensorView> pcm, uint64_t seed, uint64_t call, uint32_t round, double reduction,
+              double gain, uintptr_t cuda_stream) {
+  const IoEpilogueArgs a =
+      epilogue_args(params, yhat, y, scale, sat, rows, vnorm, pcm, seed, call, round, reduction, gain);
   py::gil_scoped_release release;
   dispatch_by_device(yhat, [&] { cpu::io_epilogue(a); }, [&] { cuda::io_epilogue(a, cuda_stream); });
 }
@@ -204,6 +220,38 @@ void register_io_ops(py::module_& m) {
   m.def("io_nm_running", &nm_running, py::arg("x"), py::arg("scale"), py::arg("state"), py::arg("nm_decay"),
         py::arg("cuda_stream") = 0,
         "average_abs_max noise management: running maximum per vector in sample order (analog-tile.md §1.3 step 1).");
+  // Test probes: the CUDA kernels' per-quad decomposition on the host (CPU tensors only).
+  auto t = m.attr("testing").cast<py::module_>();
+  t.def("io_prologue_by_quads",
+        [](const IoParams& params, const TensorView& x, const TensorView& xq, const TensorView& scale,
+           std::optional<TensorView> vnorm, std::optional<TensorView> rows, uint64_t seed, uint64_t call,
+           uint32_t round, double reduction, bool compute_scale) {
+          const IoPrologueArgs a =
+              prologue_args(params, x, xq, scale, vnorm, rows, seed, call, round, reduction, compute_scale);
+          if (x.device != DeviceKind::kCPU) throw py::value_error("io_prologue_by_quads: x must be a CPU tensor");
+          py::gil_scoped_release release;
+          cpu::io_prologue_by_quads(a);
+        },
+        py::arg("params"), py::arg("x"), py::arg("xq"), py::arg("scale"), py::arg("vnorm") = py::none(),
+        py::arg("rows") = py::none(), py::kw_only(), py::arg("seed"), py::arg("call"), py::arg("round"),
+        py::arg("reduction"), py::arg("compute_scale"),
+        "io_prologue computed quad by quad as the CUDA kernel does (host, one thread).");
+  t.def("io_epilogue_by_quads",
+        [](const IoParams& params, const TensorView& yhat, const TensorView& y, const TensorView& scale,
+           std::optional<TensorView> sat, std::optional<TensorView> rows, std::optional<TensorView> vnorm,
+           std::optional<TensorView> pcm, uint64_t seed, uint64_t call, uint32_t round, double reduction,
+           double gain) {
+          const IoEpilogueArgs a =
+              epilogue_args(params, yhat, y, scale, sat, rows, vnorm, pcm, seed, call, round, reduction, gain);
+          if (yhat.device != DeviceKind::kCPU) throw py::value_error("io_epilogue_by_quads: yhat must be a CPU tensor");
+          py::gil_scoped_release release;
+          cpu::io_epilogue_by_quads(a);
+        },
+        py::arg("params"), py::arg("yhat"), py::arg("y"), py::arg("scale"), py::arg("sat") = py::none(),
+        py::arg("rows") = py::none(), py::arg("vnorm") = py::none(), py::arg("pcm") = py::none(), py::kw_only(),
+        py::arg("seed"), py::arg("call"), py::arg("round"), py::arg("reduction"), py::arg("gain"),
+        "io_epilogue computed quad by quad as the CUDA kernel does (host, one thread).");
+
   m.def("io_bm_max_rounds",
         [](const IoParams& p) {
           return p.bound_management ? bm_max_rounds(p.max_bm_factor, p.max_bm_res, p.inp_res_eff) : 1;

@@ -116,12 +116,6 @@ def analog_mvm_reference(x, W, io, transpose: bool = False, *, alpha: float = 1.
     m, n = x.shape
     L_out = Wm.shape[0]
     e = normalise(io)
-    noisy = (io.inp_noise > 0 or io.out_noise > 0 or (io.w_noise > 0 and io.w_noise_type != "none")
-             or (io.inp_sto_round and e.inp_res > 0) or (io.out_sto_round and e.out_res > 0))
-    if noisy and rng is None:
-        raise ValueError("analog_mvm_reference: rng is required when a noise source is on")
-    if noisy and unit_roundoff is not None:
-        raise ValueError("analog_mvm_reference: rounding-error bookkeeping needs all noise off")
     gain = io.out_scale * alpha
 
     # Step 0: perfect mode.
@@ -134,6 +128,13 @@ def analog_mvm_reference(x, W, io, transpose: bool = False, *, alpha: float = 1.
             res.step = np.zeros_like(y)
             res.fragile_rows = np.zeros(m, dtype=bool)
         return res
+
+    noisy = (io.inp_noise > 0 or io.out_noise > 0 or (io.w_noise > 0 and io.w_noise_type != "none")
+             or (io.inp_sto_round and e.inp_res > 0) or (io.out_sto_round and e.out_res > 0))
+    if noisy and rng is None:
+        raise ValueError("analog_mvm_reference: rng is required when a noise source is on")
+    if noisy and unit_roundoff is not None:
+        raise ValueError("analog_mvm_reference: rounding-error bookkeeping needs all noise off")
 
     # Step 1: noise management (in dt: maxima are exact, the running maximum rounds like the kernel).
     nm = io.noise_management

@@ -74,12 +74,11 @@ def _validate(x, weight, io, transpose, seed, call, nm_state, alpha) -> None:
     if not isinstance(transpose, bool):
         raise TypeError(f"{_FN}: transpose must be a bool; got {transpose!r}")
     lines = ("out_size", out_size) if transpose else ("in_size", in_size)
-    _checks.check_tensor(_FN, "x", x, dtype=_checks.FLOAT_DTYPES)
+    _checks.check_tensor(_FN, "x", x, dtype=_checks.FLOAT_DTYPES, device=weight.device)
     if x.dim() < 1 or x.shape[-1] != lines[1]:
         raise ValueError(f"{_FN}: x must have shape [..., {lines[0]}={lines[1]}]; got {_checks.shape_str(x.shape)}")
     if x.dtype != weight.dtype:
         raise TypeError(f"{_FN}: x must have the dtype of weight ({weight.dtype}); got {x.dtype}")
-    _checks.check_same_device(_FN, "weight", weight, "x", x)
     _checks.check_int(_FN, "seed", seed, 0, 2**64)
     _checks.check_int(_FN, "call", call, 0, 2**48)
     _checks.check_number(_FN, "alpha", alpha)
@@ -179,10 +178,11 @@ def analog_mvm(x: torch.Tensor, weight: torch.Tensor, io: IOConfig, transpose: b
             yhat = torch.mm(xq_k, w, out=y)  # round 0: the epilogue works in place on the output
         else:
             yhat = torch.mm(xq_k, w)
-        pcm_v = view(torch.mm(xq_k.square(), abs_w)) if need_pcm else None
+        # Views do not own memory: every tensor viewed below stays referenced until the call returns.
+        pcm = torch.mm(xq_k.square(), abs_w) if need_pcm else None
         sat_k = sat[:k] if sat is not None else None
         _core.io_epilogue(p, view(yhat), view(y), scale_v, view(sat_k) if sat_k is not None else None, rows_v,
-                          vnorm_v, pcm_v, seed=seed, call=call, round=rnd, reduction=r, gain=gain,
+                          vnorm_v, view(pcm) if pcm is not None else None, seed=seed, call=call, round=rnd, reduction=r, gain=gain,
                           cuda_stream=stream)
         if sat_k is None or rnd + 1 >= max_rounds:
             break

@@ -15,7 +15,7 @@ namespace xbarsim {
 // (e.g. 255 ADC steps of 24/510 = 12) is representable and does not fail the test.
 template <typename T>
 XB_HD XB_INLINE uint32_t saturation_bits(T v, T bound, bool test_negative) {
-  return (v > bound ? 1u : 0u) | ((test_negative && v < -bound) ? 2u : 0u);
+  return (v > bound ? 1u : 0u) | ((v < -bound) & test_negative ? 2u : 0u);
 }
 
 // Stop rule after a failed round with reduction r (step 7): stop once r > max_bm_factor, or once

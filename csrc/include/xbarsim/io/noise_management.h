@@ -39,6 +39,9 @@ XB_HD XB_INLINE T nm_stat_combine(T a, T b) { return b > a ? b : a; }
 // the scale of constant; 0 means no cap / scale 1). Not used for average_abs_max (see below).
 template <typename T>
 XB_HD XB_INLINE T nm_scale(NoiseManagement nm, T stat, T nm_thres_eff) {
+  // A zero maximum may come out as -0 or +0 depending on the reduction order (max(-0, +0)); adding
+  // +0 gives +0 for both, so the stored scale does not depend on the device.
+  stat = stat + T(0);
   switch (nm) {
     case NoiseManagement::kAbsMax:
     case NoiseManagement::kMax:

@@ -34,11 +34,13 @@ struct IoStage {
 
 // Q(v; res, sto): res * rint(v / res), or res * rint(v / res + (u - 1/2)) with stochastic rounding.
 // u is a uniform on [0, 1) with a 2^-24 grid, so u - 1/2 is exact. res <= 0 means no quantisation.
+// Written with selects rather than early returns (here and below) so that CPU loops over a row
+// vectorise; a select computes both sides and keeps one, which changes no value.
 template <typename T>
 XB_HD XB_INLINE T quantize(T v, T res, bool sto, float u) {
-  if (!(res > T(0))) return v;
   const T t = v / res;
-  return res * round_half_even(sto ? t + (static_cast<T>(u) - T(0.5)) : t);
+  const T q = res * round_half_even(sto ? t + (static_cast<T>(u) - T(0.5)) : t);
+  return res > T(0) ? q : v;
 }
 
 // clip(v, -bound, +bound); bound = +inf leaves v unchanged.
@@ -56,25 +58,40 @@ XB_HD XB_INLINE T dac_element(T x, T divisor, const IoStage<T>& s, float u, floa
   T v = x / divisor;
   v = quantize(v, s.inp_res_eff, s.inp_sto_round, u);
   v = clip(v, s.inp_bound_eff);
-  if (s.inp_noise > T(0)) v = v + s.inp_noise * static_cast<T>(xi);
-  if (s.inp_asymmetric && v < T(0)) v = v * s.inp_asym_factor;
+  v = s.inp_noise > T(0) ? v + s.inp_noise * static_cast<T>(xi) : v;
+  v = (s.inp_asymmetric && v < T(0)) ? v * s.inp_asym_factor : v;
   return v;
 }
 
-// Output stage of one output line (§1.3 step 5.3 and step 6): weight-noise term (w_std * xi_w, w_std
-// computed by the caller from ||v||_2 or sqrt(sum_j |W_ij| v_j^2)), asymmetry, output noise, quantise,
-// clip. ORs the saturation bits of bound_management.h into *sat. Returns the clipped ADC value ŷ
-// (before the rescale of step 8).
+// Output stage of one output line (§1.3 step 5.3 and step 6), in three parts so that a CPU loop can
+// skip the parts a configuration does not use; adc_element is their composition, in spec order:
+//   adc_weight_noise: ŷ + w_std * xi_w (w_std computed by the caller from ||v||_2 or
+//                     sqrt(sum_j |W_ij| v_j^2); 0 means off),
+//   adc_asymmetry:    negative outputs times (1 - out_asymmetry),
+//   adc_convert:      output noise, quantise, clip; ORs the saturation bits of bound_management.h
+//                     into *sat and returns the clipped ADC value (before the rescale of step 8).
 template <typename T>
-XB_HD XB_INLINE T adc_element(T yhat, T w_std, float xi_w, const IoStage<T>& s, float xi_o, float u,
-                              uint32_t* sat) {
-  T y = yhat;
-  if (w_std > T(0)) y = y + w_std * static_cast<T>(xi_w);
-  if (s.out_asymmetric && y < T(0)) y = y * s.out_asym_factor;
-  if (s.out_noise > T(0)) y = y + s.out_noise * static_cast<T>(xi_o);
+XB_HD XB_INLINE T adc_weight_noise(T yhat, T w_std, float xi_w) {
+  return w_std > T(0) ? yhat + w_std * static_cast<T>(xi_w) : yhat;
+}
+
+template <typename T>
+XB_HD XB_INLINE T adc_asymmetry(T y, const IoStage<T>& s) {
+  return (s.out_asymmetric && y < T(0)) ? y * s.out_asym_factor : y;
+}
+
+template <typename T>
+XB_HD XB_INLINE T adc_convert(T y, const IoStage<T>& s, float xi_o, float u, uint32_t* sat) {
+  y = s.out_noise > T(0) ? y + s.out_noise * static_cast<T>(xi_o) : y;
   y = quantize(y, s.out_res_eff, s.out_sto_round, u);
   *sat |= saturation_bits(y, s.out_bound_eff, s.bm_test_negative_bound);
   return clip(y, s.out_bound_eff);
+}
+
+template <typename T>
+XB_HD XB_INLINE T adc_element(T yhat, T w_std, float xi_w, const IoStage<T>& s, float xi_o, float u,
+                              uint32_t* sat) {
+  return adc_convert(adc_asymmetry(adc_weight_noise(yhat, w_std, xi_w), s), s, xi_o, u, sat);
 }
 
 }  // namespace xbarsim

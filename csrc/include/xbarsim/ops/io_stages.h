@@ -127,6 +127,52 @@ struct IoNmRunningArgs {
 };
 
 // ---- element bodies shared by the CPU loops and the CUDA kernels --------------------------------
+// A row is processed in quads of 4 lines (io/draws.h): the draws of one quad come from one Philox call
+// per stream, then every line of the quad goes through the element function. The CUDA kernels do both
+// per quad in one thread; the CPU loops first draw all quads of a row into scratch arrays and then run
+// the element functions over the row (a loop the compiler can vectorise). The values are the same.
+
+// Draws of prologue quad `element`: uniforms u for stochastic rounding and normals z for the input
+// noise, each only when its stage is on (the element function reads them only then).
+template <typename T>
+XB_HD XB_INLINE void io_prologue_draws(const IoStage<T>& s, uint64_t seed, uint64_t call, uint64_t element,
+                                       float u[4], float z[4]) {
+  if (s.inp_sto_round && s.inp_res_eff > T(0)) io_uniforms4(seed, Stream::kInputStoRound, call, element, u);
+  if (s.inp_noise > T(0)) io_normals4(seed, Stream::kInputNoise, call, element, z);
+}
+
+template <typename T>
+XB_HD XB_INLINE bool io_prologue_has_draws(const IoStage<T>& s) {
+  return (s.inp_sto_round && s.inp_res_eff > T(0)) || s.inp_noise > T(0);
+}
+
+// Draws of epilogue quad `element`: weight-noise normals zw, output-noise normals zo, ADC uniforms u.
+template <typename T>
+XB_HD XB_INLINE void io_epilogue_draws(const IoStage<T>& s, bool weight_noise, uint64_t seed, uint64_t call,
+                                       uint64_t element, float u[4], float zo[4], float zw[4]) {
+  if (weight_noise) io_normals4(seed, Stream::kWeightNoise, call, element, zw);
+  if (s.out_noise > T(0)) io_normals4(seed, Stream::kOutputNoise, call, element, zo);
+  if (s.out_sto_round && s.out_res_eff > T(0)) io_uniforms4(seed, Stream::kOutputStoRound, call, element, u);
+}
+
+template <typename T>
+XB_HD XB_INLINE bool io_epilogue_has_draws(const IoStage<T>& s, bool weight_noise) {
+  return weight_noise || s.out_noise > T(0) || (s.out_sto_round && s.out_res_eff > T(0));
+}
+
+// Std of the output-referred weight noise of one line (§1.3 step 5.3): w_noise * ||v||_2 (= w_row,
+// additive_constant) or w_noise * sqrt(sum_j |W_ij| v_j^2) (pcm_read, pcm = that sum); 0 when off.
+template <typename T>
+XB_HD XB_INLINE T io_weight_noise_std(const T* pcm_row, int64_t j, T w_noise, T w_row) {
+  return pcm_row != nullptr ? w_noise * xb_sqrt(pcm_row[j]) : w_row;
+}
+
+// Output stage and rescale (§1.3 steps 5.3, 6, 8) of one line.
+template <typename T>
+XB_HD XB_INLINE T io_epilogue_element(T yhat, T w_std, float zw, const IoStage<T>& s, float zo, float u,
+                                      T factor, uint32_t* sat) {
+  return adc_element(yhat, w_std, zw, s, zo, u, sat) * factor;
+}
 
 // DAC of quad q of one row: lines 4q .. 4q+count-1 of x_row into v_row. Adds v^2 of each line, in
 // line order, to *sumsq when sumsq is not null.
@@ -136,8 +182,7 @@ XB_HD XB_INLINE void io_prologue_quad(const T* x_row, T* v_row, int64_t n, int64
                                       uint64_t element, T* sumsq) {
   float u[4] = {0.5f, 0.5f, 0.5f, 0.5f};
   float z[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-  if (s.inp_sto_round && s.inp_res_eff > T(0)) io_uniforms4(seed, Stream::kInputStoRound, call, element, u);
-  if (s.inp_noise > T(0)) io_normals4(seed, Stream::kInputNoise, call, element, z);
+  io_prologue_draws(s, seed, call, element, u, z);
   const int64_t j0 = 4 * q;
   const int count = static_cast<int>(n - j0 < 4 ? n - j0 : 4);
   for (int e = 0; e < count; ++e) {
@@ -156,17 +201,13 @@ XB_HD XB_INLINE uint32_t io_epilogue_quad(const T* yhat_row, const T* pcm_row, T
   float u[4] = {0.5f, 0.5f, 0.5f, 0.5f};
   float zo[4] = {0.0f, 0.0f, 0.0f, 0.0f};
   float zw[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-  const bool weight_noise = pcm_row != nullptr || w_row > T(0);
-  if (weight_noise) io_normals4(seed, Stream::kWeightNoise, call, element, zw);
-  if (s.out_noise > T(0)) io_normals4(seed, Stream::kOutputNoise, call, element, zo);
-  if (s.out_sto_round && s.out_res_eff > T(0)) io_uniforms4(seed, Stream::kOutputStoRound, call, element, u);
+  io_epilogue_draws(s, pcm_row != nullptr || w_row > T(0), seed, call, element, u, zo, zw);
   const int64_t j0 = 4 * q;
   const int count = static_cast<int>(n - j0 < 4 ? n - j0 : 4);
   uint32_t sat = 0;
   for (int e = 0; e < count; ++e) {
-    const T w_std = pcm_row != nullptr ? w_noise * xb_sqrt(pcm_row[j0 + e]) : w_row;
-    const T v = adc_element(yhat_row[j0 + e], w_std, zw[e], s, zo[e], u[e], &sat);
-    y_row[j0 + e] = v * factor;
+    const T w_std = io_weight_noise_std(pcm_row, j0 + e, w_noise, w_row);
+    y_row[j0 + e] = io_epilogue_element(yhat_row[j0 + e], w_std, zw[e], s, zo[e], u[e], factor, &sat);
   }
   return sat;
 }
@@ -175,6 +216,10 @@ namespace cpu {
 void io_prologue(const IoPrologueArgs& args);
 void io_epilogue(const IoEpilogueArgs& args);
 void io_nm_running(const IoNmRunningArgs& args);
+// The CUDA kernels' per-quad decomposition run on the host (single thread), so tests can check on
+// any machine that it gives the same bits as the CPU loops above.
+void io_prologue_by_quads(const IoPrologueArgs& args);
+void io_epilogue_by_quads(const IoEpilogueArgs& args);
 }  // namespace cpu
 namespace cuda {
 void io_prologue(const IoPrologueArgs& args, uintptr_t stream);
