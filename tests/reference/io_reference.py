@@ -69,6 +69,14 @@ def normalise(io) -> Normalised:
     )
 
 
+def adc_kmax(e: Normalised) -> float:
+    """Number of ADC levels on each side that lie within the bound: out_bound / step, a whole number up
+    to the rounding of the step (1e-9 relative absorbs it); +inf when unbounded."""
+    if not np.isfinite(e.out_bound) or e.out_res <= 0:
+        return np.inf
+    return float(np.floor(e.out_bound / e.out_res * (1 + 1e-9)))
+
+
 def quantize(v: np.ndarray, res: float, sto: bool, rng) -> np.ndarray:
     """Q(v; r, sto) of §1.2: r·rint(v/r), or r·rint(v/r + U − ½) stochastically; r <= 0: v."""
     if res <= 0:
@@ -204,11 +212,22 @@ def analog_mvm_reference(x, W, io, transpose: bool = False, *, alpha: float = 1.
         if track:
             G = np.abs(v) @ np.abs(Wm).T * max(1.0, abs(1 - io.out_asymmetry))
             gemm_err = (n + 2) * u * G + 4 * u * np.abs(yh) + 1e-300
-        yq = quantize(yh, e.out_res, io.out_sto_round, rng)
-        sat_pos = yq > e.out_bound
-        sat_neg = yq < -e.out_bound
+        # Quantise, clip and test the bound. With an ADC step the outputs are levels k·step and the
+        # range holds |k| <= kmax = out_bound / step (a whole number for the usual resolutions, §1.2
+        # step 5: k = -255..255 at the defaults); the test is made on k, exactly, rather than on the
+        # rounded product k·step.
+        if e.out_res > 0:
+            t = yh / e.out_res
+            if io.out_sto_round:
+                t = t + (rng.random(t.shape) - 0.5)
+            k = np.rint(t)
+            kmax = adc_kmax(e)
+            sat_pos, sat_neg = k > kmax, k < -kmax
+            yq = np.where(sat_pos, e.out_bound, np.where(sat_neg, -e.out_bound, e.out_res * k))
+        else:
+            sat_pos, sat_neg = yh > e.out_bound, yh < -e.out_bound
+            yq = np.clip(yh, -e.out_bound, e.out_bound)
         saturated = (sat_pos | (sat_neg & io.bm_test_negative_bound)).any(axis=1)
-        yq = np.clip(yq, -e.out_bound, e.out_bound)
         # Step 8: rescale (written every round; the last round's value stands).
         f = np.where(nm_on & (aa > 0), aa.astype(np.float64), 1.0) * (r if bm else 1.0) * gain
         y[active] = f[:, None] * yq
@@ -221,10 +240,9 @@ def analog_mvm_reference(x, W, io, transpose: bool = False, *, alpha: float = 1.
                 flip = half_step_distance(tq) * e.out_res <= gemm_err
                 # The two candidate levels around a half step; a flip matters for the bound test if
                 # they fall on different sides of a tested bound.
-                lo = np.floor(tq) * e.out_res
-                hi = np.ceil(tq) * e.out_res
-                near_edge = flip & (((lo > e.out_bound) != (hi > e.out_bound))
-                                    | (io.bm_test_negative_bound & ((lo < -e.out_bound) != (hi < -e.out_bound))))
+                lo, hi, kmax = np.floor(tq), np.ceil(tq), adc_kmax(e)
+                near_edge = flip & (((lo > kmax) != (hi > kmax))
+                                    | (io.bm_test_negative_bound & ((lo < -kmax) != (hi < -kmax))))
                 step[active] = np.where(flip, e.out_res * fa, 0.0)
                 tol[active] = 6 * u * np.abs(y[active]) + 1e-300
             else:

@@ -128,3 +128,18 @@ def test_default_config_noise_off_and_batch_dims():
     xt = x.float().t().contiguous().t()
     assert not xt.is_contiguous()
     assert torch.equal(analog_mvm(xt, W.float(), io), y.reshape(16, 12))
+
+
+# With the grid's resolutions 1/(2^k - 2) the bound is a whole number of steps, so clip and quantise
+# commute; resolutions that leave the bound between two levels tell their order apart (§1.3 steps 3, 6).
+ODD_RES = (1 / 125, 0.3, 1 / 9, 40.0)
+
+
+@pytest.mark.parametrize("nm", NM_CASES[:4], ids=lambda c: "-".join(str(v) for v in c.values()))
+def test_forward_grid_odd_resolutions(nm):
+    inp_bounds = (0.1, 1.0, 10.0) if nm["noise_management"] == "none" else (1.0,)
+    for inp_res, out_res, inp_bound, out_bound in itertools.product(ODD_RES, ODD_RES, inp_bounds, (0.1, 1.0, 10.0)):
+        for bm in BM_CASES[:2]:
+            io = IOConfig(inp_res=inp_res, out_res=out_res, inp_bound=inp_bound, out_bound=out_bound, out_noise=0.0,
+                          **nm, **bm)
+            _check(io, torch.float32)

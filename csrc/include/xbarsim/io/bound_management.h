@@ -10,9 +10,10 @@
 
 namespace xbarsim {
 
-// Bit 0: the quantised output exceeded +bound (always a failure); bit 1: it fell below -bound and the
-// negative bound is tested. A clip is "v beyond the bound", strictly: an output equal to the bound
-// (e.g. 255 ADC steps of 24/510 = 12) is representable and does not fail the test.
+// Bit 0: the output exceeded +bound (always a failure); bit 1: it fell below -bound and the negative
+// bound is tested. A clip is "v beyond the bound", strictly: an output equal to the bound (255 ADC
+// steps of 24/510 = 12) does not fail the test. With ADC quantisation v is the level k and bound the
+// largest level in range (io/quantize.h, adc_convert).
 template <typename T>
 XB_HD XB_INLINE uint32_t saturation_bits(T v, T bound, bool test_negative) {
   return (v > bound ? 1u : 0u) | ((v < -bound) & test_negative ? 2u : 0u);

@@ -25,6 +25,7 @@ struct IoStage {
   bool inp_sto_round;
   T out_res_eff;
   T out_bound_eff;
+  T out_kmax;          // largest ADC level |k| that is not beyond the bound (+inf when unbounded)
   T out_noise;
   T out_asym_factor;   // 1 - out_asymmetry
   bool out_asymmetric;
@@ -83,9 +84,17 @@ XB_HD XB_INLINE T adc_asymmetry(T y, const IoStage<T>& s) {
 template <typename T>
 XB_HD XB_INLINE T adc_convert(T y, const IoStage<T>& s, float xi_o, float u, uint32_t* sat) {
   y = s.out_noise > T(0) ? y + s.out_noise * static_cast<T>(xi_o) : y;
-  y = quantize(y, s.out_res_eff, s.out_sto_round, u);
-  *sat |= saturation_bits(y, s.out_bound_eff, s.bm_test_negative_bound);
-  return clip(y, s.out_bound_eff);
+  // Quantise to level k = rint(y / step) and clip. With a step, "beyond the bound" is decided on the
+  // level, k > out_kmax, not on the rounded product k * step, whose last bit may fall on either side
+  // of a bound that is a whole number of steps (255 * 24/510 = 12 must pass, as §1.2 step 5 states).
+  const bool quantised = s.out_res_eff > T(0);
+  const T t = y / s.out_res_eff;
+  const T k = round_half_even(s.out_sto_round ? t + (static_cast<T>(u) - T(0.5)) : t);
+  const T level = quantised ? k : y;
+  const T limit = quantised ? s.out_kmax : s.out_bound_eff;
+  *sat |= saturation_bits(level, limit, s.bm_test_negative_bound);
+  const T q = quantised ? s.out_res_eff * k : y;
+  return level > limit ? s.out_bound_eff : (level < -limit ? -s.out_bound_eff : q);
 }
 
 template <typename T>

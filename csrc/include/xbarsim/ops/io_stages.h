@@ -9,6 +9,7 @@
 // kOutputNoise, kOutputStoRound in the epilogue; each only when its stage is on).
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 
 #include "xbarsim/core/tensor_view.h"
@@ -71,6 +72,11 @@ inline IoStage<T> make_io_stage(const IoParams& p) {
   s.inp_sto_round = p.inp_sto_round;
   s.out_res_eff = static_cast<T>(p.out_res_eff);
   s.out_bound_eff = static_cast<T>(p.out_bound_eff);
+  // Level count of the ADC range: out_bound / step is a whole number for the usual resolutions
+  // 1/(2^b - 2) but carries a few ulp of rounding in double; 1e-9 relative absorbs that and nothing else.
+  s.out_kmax = (p.out_res_eff > 0.0 && std::isfinite(p.out_bound_eff))
+                   ? static_cast<T>(std::floor(p.out_bound_eff / p.out_res_eff * (1.0 + 1e-9)))
+                   : static_cast<T>(INFINITY);
   s.out_noise = static_cast<T>(p.out_noise);
   s.out_asym_factor = static_cast<T>(1.0 - p.out_asymmetry);
   s.out_asymmetric = p.out_asymmetry != 0.0;
