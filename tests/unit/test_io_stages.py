@@ -256,3 +256,11 @@ def test_stage_order_noise_before_adc_and_after_dac_clip():
     grid = xq.double() / io.inp_res_eff()
     assert not torch.allclose(grid, grid.round(), atol=1e-3)
     assert xq.abs().max() > 1.0
+
+
+def test_inputs_requiring_grad_give_plain_outputs():
+    x = torch.randn(3, 4, requires_grad=True)
+    W = torch.nn.Parameter(torch.randn(2, 4))
+    for io in (IOConfig(), IOConfig(is_perfect=True)):
+        y = analog_mvm(x, W, io)
+        assert not y.requires_grad and y.shape == (3, 2)

@@ -93,6 +93,7 @@ def _validate(x, weight, io, transpose, seed, call, nm_state, alpha) -> None:
         _checks.check_tensor(_FN, "nm_state", nm_state, shape=(1,), dtype=weight.dtype, device=weight.device)
 
 
+@torch.no_grad()
 def analog_mvm(x: torch.Tensor, weight: torch.Tensor, io: IOConfig, transpose: bool = False, *, seed: int = 0,
                call: int = 0, nm_state: torch.Tensor | None = None, alpha: float = 1.0) -> torch.Tensor:
     """Analog matrix-vector product through the read path of one direction.
@@ -101,6 +102,8 @@ def analog_mvm(x: torch.Tensor, weight: torch.Tensor, io: IOConfig, transpose: b
     noise, ADC, iterative bound management and rescale in the order of analog-tile.md §1.3.
     Backward (``transpose=True``): ``z = Wᵀ d`` with bound management off and the backward short-cut
     rule (§1.4). Perfect mode (``io.is_perfect``): ``out_scale · alpha · W x``, no random numbers.
+    The result carries no autograd history: the layers define gradients through the analog backward
+    pass, not by differentiating this op.
 
     Args:
         x: inputs ``[..., in_size]`` (``[..., out_size]`` with ``transpose``), float32 or float64, the
