@@ -37,10 +37,7 @@ struct Scratch {
 
 template <typename T>
 XB_CPU_CLONES T row_stat(NoiseManagement nm, const T* x_row, int64_t n) {
-  T stat = nm_stat_init<T>(nm);
-  if (nm_needs_row_stat(nm))
-    for (int64_t j = 0; j < n; ++j) stat = nm_stat_accumulate(nm, stat, x_row[j]);
-  return stat;
+  return nm_row_stat(nm, x_row, n);
 }
 
 // DAC of one row into v_row; returns ||v||_2 in the fixed lane order when want_norm.
@@ -50,9 +47,15 @@ XB_CPU_CLONES T prologue_row(const T* x_row, T* v_row, int64_t n, int64_t row, T
   const int64_t quads = io_quads(n);
   float* u = sc.u.data();
   float* z = sc.z1.data();
-  if (io_prologue_has_draws(s))
+  // The draws of io_prologue_draws, one stream per loop: with the stage switches outside, each loop
+  // is branch-free and vectorises (tests/unit/test_io_stages.py checks the result against the
+  // per-quad io_prologue_draws of the CUDA kernels).
+  if (s.inp_sto_round && s.inp_res_eff > T(0))
     for (int64_t q = 0; q < quads; ++q)
-      io_prologue_draws(s, seed, call, io_element(round, row, quads, q), u + 4 * q, z + 4 * q);
+      io_uniforms4(seed, Stream::kInputStoRound, call, io_element(round, row, quads, q), u + 4 * q);
+  if (s.inp_noise > T(0))
+    for (int64_t q = 0; q < quads; ++q)
+      io_normals4(seed, Stream::kInputNoise, call, io_element(round, row, quads, q), z + 4 * q);
   for (int64_t j = 0; j < n; ++j) v_row[j] = dac_element(x_row[j], divisor, s, u[j], z[j]);
   if (!want_norm) return T(0);
   T* lanes = sc.lanes.data();
@@ -77,10 +80,16 @@ XB_CPU_CLONES uint32_t epilogue_row(const T* yhat_row, const T* pcm_row, T* y_ro
   float* u = sc.u.data();
   float* zo = sc.z1.data();
   float* zw = sc.z2.data();
-  if (io_epilogue_has_draws(s, weight_noise))
+  // The draws of io_epilogue_draws, one stream per loop (see prologue_row).
+  if (weight_noise)
     for (int64_t q = 0; q < quads; ++q)
-      io_epilogue_draws(s, weight_noise, seed, call, io_element(round, row, quads, q), u + 4 * q, zo + 4 * q,
-                        zw + 4 * q);
+      io_normals4(seed, Stream::kWeightNoise, call, io_element(round, row, quads, q), zw + 4 * q);
+  if (s.out_noise > T(0))
+    for (int64_t q = 0; q < quads; ++q)
+      io_normals4(seed, Stream::kOutputNoise, call, io_element(round, row, quads, q), zo + 4 * q);
+  if (s.out_sto_round && s.out_res_eff > T(0))
+    for (int64_t q = 0; q < quads; ++q)
+      io_uniforms4(seed, Stream::kOutputStoRound, call, io_element(round, row, quads, q), u + 4 * q);
   const T* src = yhat_row;  // y_row may alias yhat_row (round 0): every pass is elementwise
   if (weight_noise) {
     for (int64_t j = 0; j < n; ++j)

@@ -5,6 +5,8 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
+#include <type_traits>
 
 #include "xbarsim/core/host_device.h"
 
@@ -34,6 +36,32 @@ XB_HD XB_INLINE T nm_stat_accumulate(NoiseManagement nm, T acc, T x) {
 
 template <typename T>
 XB_HD XB_INLINE T nm_stat_combine(T a, T b) { return b > a ? b : a; }
+
+// The row statistic over a whole row, for the CPU loops (the CUDA kernels reduce nm_stat_accumulate
+// over threads and combine with nm_stat_combine; maxima are exact in any order, so both agree). For
+// the |x| modes the maximum is taken over the bit patterns of |x_j|: for finite numbers their
+// unsigned order is the numeric order, and an integer maximum vectorises where a floating-point one
+// does not (its NaN and signed-zero rules forbid reordering). -0 maps to +0, as nm_scale does.
+template <typename T>
+inline T nm_row_stat(NoiseManagement nm, const T* x, int64_t n) {
+  T stat = nm_stat_init<T>(nm);
+  if (!nm_needs_row_stat(nm)) return stat;
+  if (nm_uses_signed_max(nm)) {
+    for (int64_t j = 0; j < n; ++j) stat = nm_stat_accumulate(nm, stat, x[j]);
+    return stat;
+  }
+  using Bits = typename std::conditional<sizeof(T) == 4, uint32_t, uint64_t>::type;
+  constexpr Bits kMagnitude = ~Bits(0) >> 1;
+  Bits m = 0;
+  for (int64_t j = 0; j < n; ++j) {
+    Bits b;
+    std::memcpy(&b, &x[j], sizeof(b));
+    b &= kMagnitude;
+    m = b > m ? b : m;
+  }
+  std::memcpy(&stat, &m, sizeof(m));
+  return stat;
+}
 
 // Step 1 for the stateless modes: a from the row statistic (nm_thres_eff caps abs_max and max and is
 // the scale of constant; 0 means no cap / scale 1). Not used for average_abs_max (see below).

@@ -135,8 +135,9 @@ struct IoNmRunningArgs {
 // ---- element bodies shared by the CPU loops and the CUDA kernels --------------------------------
 // A row is processed in quads of 4 lines (io/draws.h): the draws of one quad come from one Philox call
 // per stream, then every line of the quad goes through the element function. The CUDA kernels do both
-// per quad in one thread; the CPU loops first draw all quads of a row into scratch arrays and then run
-// the element functions over the row (a loop the compiler can vectorise). The values are the same.
+// per quad in one thread; the CPU loops first draw all quads of a row into scratch arrays, one stream
+// at a time, and then run the element functions over the row (loops the compiler can vectorise). The
+// values are the same (tests/unit/test_io_stages.py runs this per-quad form on the host too).
 
 // Draws of prologue quad `element`: uniforms u for stochastic rounding and normals z for the input
 // noise, each only when its stage is on (the element function reads them only then).
@@ -147,11 +148,6 @@ XB_HD XB_INLINE void io_prologue_draws(const IoStage<T>& s, uint64_t seed, uint6
   if (s.inp_noise > T(0)) io_normals4(seed, Stream::kInputNoise, call, element, z);
 }
 
-template <typename T>
-XB_HD XB_INLINE bool io_prologue_has_draws(const IoStage<T>& s) {
-  return (s.inp_sto_round && s.inp_res_eff > T(0)) || s.inp_noise > T(0);
-}
-
 // Draws of epilogue quad `element`: weight-noise normals zw, output-noise normals zo, ADC uniforms u.
 template <typename T>
 XB_HD XB_INLINE void io_epilogue_draws(const IoStage<T>& s, bool weight_noise, uint64_t seed, uint64_t call,
@@ -159,11 +155,6 @@ XB_HD XB_INLINE void io_epilogue_draws(const IoStage<T>& s, bool weight_noise, u
   if (weight_noise) io_normals4(seed, Stream::kWeightNoise, call, element, zw);
   if (s.out_noise > T(0)) io_normals4(seed, Stream::kOutputNoise, call, element, zo);
   if (s.out_sto_round && s.out_res_eff > T(0)) io_uniforms4(seed, Stream::kOutputStoRound, call, element, u);
-}
-
-template <typename T>
-XB_HD XB_INLINE bool io_epilogue_has_draws(const IoStage<T>& s, bool weight_noise) {
-  return weight_noise || s.out_noise > T(0) || (s.out_sto_round && s.out_res_eff > T(0));
 }
 
 // Std of the output-referred weight noise of one line (§1.3 step 5.3): w_noise * ||v||_2 (= w_row,
