@@ -80,7 +80,8 @@ IoPrologueArgs prologue_args(const IoParams& params, const TensorView& x, const 
 void prologue(const IoParams& params, const TensorView& x, const TensorView& xq, const TensorView& scale,
               std::optional<TensorView> vnorm, std::optional<TensorView> rows, uint64_t seed, uint64_t call,
               uint32_t round, double reduction, bool compute_scale, uintptr_t cuda_stream) {
-  const IoPrologueArgs a = prologue_args(params, x, xq, scale, vnorm, rows, seed, call, round, reduction, compute_scale);
+  const IoPrologueArgs a =
+      prologue_args(params, x, xq, scale, vnorm, rows, seed, call, round, reduction, compute_scale);
   py::gil_scoped_release release;
   dispatch_by_device(x, [&] { cpu::io_prologue(a); }, [&] { cuda::io_prologue(a, cuda_stream); });
 }

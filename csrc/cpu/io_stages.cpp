@@ -217,7 +217,8 @@ void prologue_by_quads_impl(const IoPrologueArgs& a) {
     T stat = nm_stat_init<T>(p.noise_management);
     if (nm_needs_row_stat(p.noise_management)) {
       for (int l = 0; l < kRowLanes; ++l) lanes[l] = nm_stat_init<T>(p.noise_management);
-      for (int64_t j = 0; j < n; ++j) lanes[j % kRowLanes] = nm_stat_accumulate(p.noise_management, lanes[j % kRowLanes], x_row[j]);
+      for (int64_t j = 0; j < n; ++j)
+        lanes[j % kRowLanes] = nm_stat_accumulate(p.noise_management, lanes[j % kRowLanes], x_row[j]);
       for (int st = kRowLanes / 2; st > 0; st >>= 1)
         for (int l = 0; l < st; ++l) lanes[l] = nm_stat_combine(lanes[l], lanes[l + st]);
       stat = lanes[0];
@@ -288,15 +289,18 @@ void io_epilogue_by_quads(const IoEpilogueArgs& a) {
 }
 
 void io_prologue(const IoPrologueArgs& a) {
-  dispatch_floating(a.x.dtype, "io_prologue", [&](auto* tag) { prologue_impl<std::remove_pointer_t<decltype(tag)>>(a); });
+  dispatch_floating(a.x.dtype, "io_prologue",
+                    [&](auto* tag) { prologue_impl<std::remove_pointer_t<decltype(tag)>>(a); });
 }
 
 void io_epilogue(const IoEpilogueArgs& a) {
-  dispatch_floating(a.yhat.dtype, "io_epilogue", [&](auto* tag) { epilogue_impl<std::remove_pointer_t<decltype(tag)>>(a); });
+  dispatch_floating(a.yhat.dtype, "io_epilogue",
+                    [&](auto* tag) { epilogue_impl<std::remove_pointer_t<decltype(tag)>>(a); });
 }
 
 void io_nm_running(const IoNmRunningArgs& a) {
-  dispatch_floating(a.x.dtype, "io_nm_running", [&](auto* tag) { nm_running_impl<std::remove_pointer_t<decltype(tag)>>(a); });
+  dispatch_floating(a.x.dtype, "io_nm_running",
+                    [&](auto* tag) { nm_running_impl<std::remove_pointer_t<decltype(tag)>>(a); });
 }
 
 }  // namespace xbarsim::cpu

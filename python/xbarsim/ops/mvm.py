@@ -125,6 +125,7 @@ def analog_mvm(x: torch.Tensor, weight: torch.Tensor, io: IOConfig, transpose: b
             io not an IOConfig.
         ValueError: wrong shapes, x and weight on different devices, NaN/inf in x (see
             ``xbarsim.ops.set_input_checks``), seed/call/alpha out of range, missing nm_state.
+        RuntimeError: CUDA tensors with a build of xbarsim without CUDA.
 
     Shape:
         x ``[..., L_in]`` -> ``[..., L_out]`` with (L_in, L_out) = (in_size, out_size), or
@@ -184,9 +185,10 @@ def analog_mvm(x: torch.Tensor, weight: torch.Tensor, io: IOConfig, transpose: b
         # Views do not own memory: every tensor viewed below stays referenced until the call returns.
         pcm = torch.mm(xq_k.square(), abs_w) if need_pcm else None
         sat_k = sat[:k] if sat is not None else None
-        _core.io_epilogue(p, view(yhat), view(y), scale_v, view(sat_k) if sat_k is not None else None, rows_v,
-                          vnorm_v, view(pcm) if pcm is not None else None, seed=seed, call=call, round=rnd, reduction=r, gain=gain,
-                          cuda_stream=stream)
+        sat_v = view(sat_k) if sat_k is not None else None
+        pcm_v = view(pcm) if pcm is not None else None
+        _core.io_epilogue(p, view(yhat), view(y), scale_v, sat_v, rows_v, vnorm_v, pcm_v, seed=seed, call=call,
+                          round=rnd, reduction=r, gain=gain, cuda_stream=stream)
         if sat_k is None or rnd + 1 >= max_rounds:
             break
         failed = torch.nonzero(sat_k).squeeze(1)  # one sync per round
