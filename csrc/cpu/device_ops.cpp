@@ -10,7 +10,7 @@ template <class Model, typename T>
 void populate(const PopulateDeviceArgs& a) {
   const DeviceCells<T> v = typed_cells<T>(a.cells);
   const int64_t out = a.cells.b_min.shape[0], in = a.cells.b_min.shape[1], cells = out * in;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (cells >= 4096)
   for (int64_t cell = 0; cell < cells; ++cell) {
     store_cell(v, Model::kCellFields, cell, populate_cell<Model, T>(a.device, a.seed, cells, cell, in));
   }
@@ -22,7 +22,7 @@ void clip(const ClipWeightsArgs& a) {
   const int64_t cells = a.weight.numel();
   T* persistent = a.persistent.ndim == 2 ? a.persistent.ptr<T>() : nullptr;
   const T noise = T(a.device.write_noise_std * a.device.dw_min);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (cells >= 16384)
   for (int64_t cell = 0; cell < cells; ++cell) {
     clip_cell<Model, T>(a.weight.ptr<T>(), persistent, v, Model::kCellFields, noise, a.write_noise, a.seed, a.call,
                         cell);

@@ -11,11 +11,20 @@
 namespace xbarsim::cpu {
 namespace {
 
+// Below this much work a loop runs on one thread: a parallel region costs more than it saves for
+// small tiles and batches (and much more on an oversubscribed machine). Pure function of the
+// shapes and of phase 1's counts; the results never depend on the thread count.
+constexpr double kParallelWork = 65536.0;
+
+// Returns an estimate of phase 2's work: rows x samples plus the expected coincidence checks.
 template <typename T>
-void prepare_samples(const UpdateKernelParams<T>& p) {
+double prepare_samples(const UpdateKernelParams<T>& p) {
   const bool stochastic = is_stochastic(p.type);
   int64_t fired_x = 0, fired_d = 0;
-#pragma omp parallel for schedule(dynamic, 1) reduction(+ : fired_x, fired_d)
+  double work2 = static_cast<double>(p.out) * static_cast<double>(p.m);
+  const double work1 = static_cast<double>(p.m) * static_cast<double>(p.in + p.out) *
+                       (1.0 + static_cast<double>(p.bl_max) / 16.0);
+#pragma omp parallel for schedule(dynamic, 1) reduction(+ : fired_x, fired_d, work2) if (work1 >= kParallelWork)
   for (int64_t b = 0; b < p.m; ++b) {
     const T* xb = p.x + b * p.in;
     const T* db = p.d + b * p.out;
@@ -43,12 +52,24 @@ void prepare_samples(const UpdateKernelParams<T>& p) {
           for (int32_t w = 0; w < p.words; ++w) any |= bx[j * p.words + w];
           if (any != 0) act[n_act++] = static_cast<int32_t>(j);
         }
+        int64_t n_act_d = 0;
+        for (int64_t i = 0; i < p.out; ++i) {
+          uint64_t any = 0;
+          for (int32_t w = 0; w < p.words; ++w) any |= p.bits_d[(i * p.m + b) * p.words + w];
+          n_act_d += any != 0;
+        }
+        work2 += static_cast<double>(n_act) * static_cast<double>(n_act_d) * (p.dev.noisy ? 8.0 : 1.0);
       } else {
         for (int64_t j = 0; j < p.in; ++j) {
           fired_x += sample_line_value(p, b, false, j, ab);
           if (p.val_x[b * p.in + j] != T(0)) act[n_act++] = static_cast<int32_t>(j);
         }
-        for (int64_t i = 0; i < p.out; ++i) fired_d += sample_line_value(p, b, true, i, ab);
+        int64_t n_act_d = 0;
+        for (int64_t i = 0; i < p.out; ++i) {
+          fired_d += sample_line_value(p, b, true, i, ab);
+          n_act_d += p.val_d[i * p.m + b] != T(0);
+        }
+        work2 += static_cast<double>(n_act) * static_cast<double>(n_act_d) * (p.dev.noisy ? 8.0 : 1.0);
       }
     }
     p.n_act[b] = n_act;
@@ -57,15 +78,16 @@ void prepare_samples(const UpdateKernelParams<T>& p) {
     p.counters[kCounterInputPulses] += fired_x;
     p.counters[kCounterOutputPulses] += fired_d;
   }
+  return work2;
 }
 
 template <class Model, typename T>
-void update_rows(const UpdateKernelParams<T>& p) {
+void update_rows(const UpdateKernelParams<T>& p, double work) {
   const bool stochastic = is_stochastic(p.type);
   const bool write_noise = p.dev.write_noise != T(0);
   const int32_t words = p.words;
   int64_t n_up = 0, n_down = 0;
-#pragma omp parallel reduction(+ : n_up, n_down)
+#pragma omp parallel reduction(+ : n_up, n_down) if (work >= kParallelWork)
   {
     std::vector<int32_t> touched;
     std::vector<uint8_t> is_touched(write_noise ? static_cast<size_t>(p.in) : 0u, 0);
@@ -136,8 +158,8 @@ template <typename T>
 void run(const PulsedUpdateArgs& a) {
   const UpdateKernelParams<T> p = make_update_params<T>(a);
   if (p.m == 0) return;
-  prepare_samples(p);
-  visit_device(a.device.model, [&](auto model) { update_rows<decltype(model)>(p); });
+  const double work = prepare_samples(p);
+  visit_device(a.device.model, [&](auto model) { update_rows<decltype(model)>(p, work); });
 }
 
 }  // namespace
