@@ -80,20 +80,25 @@ XB_HD XB_INLINE void pulse_normals(uint64_t seed, uint64_t call, uint64_t elemen
   if (count > 2) pulse_noise_pair(r.v[2], r.v[3], &z[2], &z[3]);
 }
 
+// Applies n pulses in one direction with the normals z[0..n) already drawn (or none: noise-free).
+template <class Model, typename T>
+XB_HD XB_INLINE T apply_pulses_drawn(const DeviceCell<T>& c, const DeviceScalars<T>& s, T w, int32_t n, bool up,
+                                     const float* z) {
+  for (int32_t k = 0; k < n; ++k) w = Model::pulse(c, s, w, up, z != nullptr ? T(z[k]) : T(0));
+  return w;
+}
+
 // Applies n pulses in one direction to weight w of a cell (each pulse sees the weight the previous
 // one left, draws its own noise and is clipped by the model). noise_base = (b*cells+cell)*noise_words.
 template <class Model, typename T>
 XB_HD XB_INLINE T apply_pulses(const DeviceCell<T>& c, const DeviceScalars<T>& s, T w, int32_t n, bool up,
                                uint64_t seed, uint64_t call, uint64_t noise_base) {
-  if (!s.noisy) {
-    for (int32_t k = 0; k < n; ++k) w = Model::pulse(c, s, w, up, T(0));
-    return w;
-  }
+  if (!s.noisy) return apply_pulses_drawn<Model>(c, s, w, n, up, nullptr);
   for (int32_t k0 = 0; k0 < n; k0 += 4) {
     const int32_t kn = n - k0 < 4 ? n - k0 : 4;
     float z[4];
     pulse_normals(seed, call, noise_base + static_cast<uint64_t>(k0 >> 2), kn, z);
-    for (int32_t k = 0; k < kn; ++k) w = Model::pulse(c, s, w, up, T(z[k]));
+    w = apply_pulses_drawn<Model>(c, s, w, kn, up, z);
   }
   return w;
 }
