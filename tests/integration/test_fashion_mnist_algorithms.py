@@ -42,16 +42,14 @@ def _idx(path):
     return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * nd).reshape(dims)
 
 
-@pytest.fixture(scope="module")
-def subset():
-    from conftest import FASHION_MNIST
-
-    if not FASHION_MNIST.is_dir():
-        pytest.skip(f"Fashion-MNIST not found at {FASHION_MNIST}")
+@pytest.fixture
+def subset(fashion_mnist_dir):
     def images(name, n):
-        return torch.tensor(_idx(FASHION_MNIST / name)[:n], dtype=torch.float32).reshape(n, 784) / 255.0
+        return torch.tensor(_idx(fashion_mnist_dir / name)[:n], dtype=torch.float32).reshape(n, 784) / 255.0
+
     def labels(name, n):
-        return torch.tensor(_idx(FASHION_MNIST / name)[:n], dtype=torch.int64)
+        return torch.tensor(_idx(fashion_mnist_dir / name)[:n], dtype=torch.int64)
+
     return (images("train-images-idx3-ubyte.gz", 6000), labels("train-labels-idx1-ubyte.gz", 6000),
             images("t10k-images-idx3-ubyte.gz", 1000), labels("t10k-labels-idx1-ubyte.gz", 1000))
 
