@@ -131,7 +131,8 @@ void update_rows(const UpdateKernelParams<T>& p, double work) {
           const int64_t cell = i * p.in + j;
           const DeviceCell<T> c = load_cell(p.cells_v, Model::kCellFields, cell);
           wrow[j] = apply_pulses<Model>(c, p.dev, wrow[j], n, up, p.seed, p.call, noise_base(p, b, cell));
-          if (up) n_up += n; else n_down += n;
+          n_up += up ? n : 0;
+          n_down += up ? 0 : n;
           if (write_noise && !is_touched[j]) {
             is_touched[j] = 1;
             touched.push_back(static_cast<int32_t>(j));

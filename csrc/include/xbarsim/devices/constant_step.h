@@ -22,8 +22,8 @@ struct ConstantStepModel {
   template <typename T>
   static XB_HD XB_INLINE T pulse(const DeviceCell<T>& c, const DeviceScalars<T>& s, T w, bool up, T xi) {
     const T noise = T(1) + s.dw_min_std * xi;
-    w = up ? w + c.scale_up * noise : w - c.scale_down * noise;
-    return clip_to(w, c.b_min, c.b_max);
+    const T dw = select_t(up, c.scale_up, c.scale_down) * noise;
+    return clip_to(w + select_t(up, dw, -dw), c.b_min, c.b_max);  // w - dw == w + (-dw) exactly
   }
 };
 

@@ -8,6 +8,7 @@
 
 #include "xbarsim/core/host_device.h"
 #include "xbarsim/core/tensor_view.h"
+#include "xbarsim/math/exact_math_f64.h"
 
 namespace xbarsim {
 
@@ -149,6 +150,18 @@ struct DeviceScalars {
 template <typename T>
 XB_HD XB_INLINE T clip_to(T w, T lo, T hi) {
   return w < lo ? lo : (w > hi ? hi : w);
+}
+
+// c ? a : b without a branch: a data-dependent choice (pulse direction, Box-Muller quadrant) is a
+// coin flip the CPU mispredicts half the time, and each misprediction stalls the pulse chains.
+// Selecting the bit patterns through an integer select is exact (the chosen value is unchanged).
+XB_HD XB_INLINE float select_t(bool c, float a, float b) {
+  const uint32_t m = 0u - static_cast<uint32_t>(c);
+  return bits_float((float_bits(a) & m) | (float_bits(b) & ~m));
+}
+XB_HD XB_INLINE double select_t(bool c, double a, double b) {
+  const uint64_t m = 0ull - static_cast<uint64_t>(c);
+  return bits_double((double_bits(a) & m) | (double_bits(b) & ~m));
 }
 
 template <typename T>

@@ -12,16 +12,12 @@ namespace xbarsim {
 // the cell's own bounds as references).
 template <typename T>
 XB_HD XB_INLINE T linear_step_pulse(const DeviceCell<T>& c, const DeviceScalars<T>& s, T w, bool up, T xi) {
+  // up: w + dw(slope_up, scale_up); down: w - dw(slope_down, scale_down) = w + (-dw) exactly.
   const T noise = T(1) + s.dw_min_std * xi;
-  if (up) {
-    const T dw = s.mult_noise ? (c.slope_up * w + c.scale_up) * noise : c.slope_up * w + c.scale_up * noise;
-    w = w + dw;
-  } else {
-    const T dw = s.mult_noise ? (c.slope_down * w + c.scale_down) * noise
-                              : c.slope_down * w + c.scale_down * noise;
-    w = w - dw;
-  }
-  return clip_to(w, c.b_min, c.b_max);
+  const T slope = select_t(up, c.slope_up, c.slope_down);
+  const T scale = select_t(up, c.scale_up, c.scale_down);
+  const T dw = s.mult_noise ? (slope * w + scale) * noise : slope * w + scale * noise;
+  return clip_to(w + select_t(up, dw, -dw), c.b_min, c.b_max);
 }
 
 // slope = -gamma * scale / reference, 0 when the reference is 0.

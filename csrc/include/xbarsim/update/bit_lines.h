@@ -35,10 +35,10 @@ XB_HD XB_INLINE void bit_line_group_word(const T prob[4], int32_t bl, int32_t wo
   if (!random) return;
   for (int32_t k = k0; k < k1; ++k) {
     const Philox4x32 r = philox_draw(seed, stream, call, (slot0 + static_cast<uint64_t>(k)) * groups + g);
-    const uint64_t bit = 1ull << (k - k0);
     XB_UNROLL
-    for (int l = 0; l < 4; ++l) {
-      if (prob[l] > T(0) && prob[l] < T(1) && prob[l] > T(uniform_closed_open(r.v[l]))) out[l] |= bit;
+    for (int l = 0; l < 4; ++l) {  // branch-free: whether a line fires is a coin flip
+      const bool fires = prob[l] > T(uniform_closed_open(r.v[l]));
+      out[l] |= static_cast<uint64_t>(fires) << (k - k0);
     }
   }
 }

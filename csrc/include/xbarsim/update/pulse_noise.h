@@ -41,9 +41,9 @@ XB_HD XB_INLINE float pulse_noise_log(float v) {
 // evaluated by Taylor polynomials (degree 9 / 10, error < 2e-9).
 XB_HD XB_INLINE void pulse_noise_cossin(uint32_t w, float* c, float* s) {
   const uint32_t quadrant = w >> 30;
-  const float f = static_cast<float>((w >> 8) & 0x3fffffu) * 2.384185791015625e-7f;  // 2^-22
+  const float f = static_cast<float>(static_cast<int32_t>((w >> 8) & 0x3fffffu)) * 2.384185791015625e-7f;  // 2^-22
   const bool fold = f > 0.5f;
-  const float a = (fold ? 1.0f - f : f) * 1.57079632679489662f;
+  const float a = select_t(fold, 1.0f - f, f) * 1.57079632679489662f;
   const float a2 = a * a;
   float ps = a2 * (1.0f / 362880.0f) + (-1.0f / 5040.0f);
   ps = ps * a2 + (1.0f / 120.0f);
@@ -54,18 +54,19 @@ XB_HD XB_INLINE void pulse_noise_cossin(uint32_t w, float* c, float* s) {
   pc = pc * a2 + (1.0f / 24.0f);
   pc = pc * a2 + (-0.5f);
   const float ca = pc * a2 + 1.0f;
-  const float sf = fold ? ca : sa;  // sin and cos of (pi/2) f
-  const float cf = fold ? sa : ca;
-  // rotate by the quadrant: (cos, sin) of (pi/2)(q + f)
-  const float c_out = quadrant == 0 ? cf : (quadrant == 1 ? -sf : (quadrant == 2 ? -cf : sf));
-  const float s_out = quadrant == 0 ? sf : (quadrant == 1 ? cf : (quadrant == 2 ? -sf : -cf));
-  *c = c_out;
-  *s = s_out;
+  // (cos, sin) of (pi/2)(q + f): with (sf, cf) = fold ? (ca, sa) : (sa, ca) it is (cf, sf), (-sf, cf),
+  // (-cf, -sf), (sf, -cf) for q = 0..3: magnitudes swap when fold != (q odd), and the signs come
+  // from the quadrant (selected and negated bitwise, no branch).
+  const bool swap = fold != ((quadrant & 1u) != 0u);
+  const uint32_t c_sign = ((quadrant + 1u) >> 1 & 1u) << 31;  // q = 1, 2
+  const uint32_t s_sign = (quadrant >> 1) << 31;              // q = 2, 3
+  *c = bits_float(float_bits(select_t(swap, sa, ca)) ^ c_sign);
+  *s = bits_float(float_bits(select_t(swap, ca, sa)) ^ s_sign);
 }
 
 // Both Box-Muller branches of words (w0, w1): z0 = r cos, z1 = r sin, r = sqrt(-2 log u1).
 XB_HD XB_INLINE void pulse_noise_pair(uint32_t w0, uint32_t w1, float* z0, float* z1) {
-  const float u1 = static_cast<float>((w0 >> 8) + 1u) * kTwoPow24Inv;
+  const float u1 = static_cast<float>(static_cast<int32_t>((w0 >> 8) + 1u)) * kTwoPow24Inv;
   const float r = sqrtf(-2.0f * pulse_noise_log(u1));
   float c, s;
   pulse_noise_cossin(w1, &c, &s);
