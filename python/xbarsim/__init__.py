@@ -9,5 +9,10 @@ from ._build import build_info, cuda_available
 from ._core import __version__
 from .config import IOConfig, TileConfig
 from .tile import AnalogTile
+from .config.mapping import MappingConfig
+from .errors import CheckpointMismatchError
+from . import nn, optim, data, models
+from .train.checkpoint import load, save
 
 __all__ = ["__version__", "build_info", "cuda_available", "ops", "IOConfig", "TileConfig", "AnalogTile"]
+__all__ += ["MappingConfig", "CheckpointMismatchError", "nn", "optim", "data", "models", "save", "load"]
