@@ -1,0 +1,40 @@
+"""``python -m xbarsim <command>``: one entry point, one sub-command per task.
+
+Commands:
+    info   build and runtime information (CUDA, OpenMP threads)
+    demo   train one analog tile on a generated regression problem with pulsed updates
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from . import demo
+
+
+def _info(args: argparse.Namespace) -> int:
+    import torch
+
+    import xbarsim
+
+    info = dict(xbarsim.build_info(), torch=torch.__version__, cuda_available=xbarsim.cuda_available())
+    print(json.dumps(info, indent=2))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m xbarsim", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", metavar="command")
+    sub.required = True
+    p_info = sub.add_parser("info", help="build and runtime information")
+    p_info.set_defaults(func=_info)
+    demo.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    return int(args.func(args) or 0)
