@@ -241,7 +241,7 @@ class AnalogLayerBase(torch.nn.Module):
         if not torch.isfinite(x).all():
             raise ValueError(f"{type(self).__name__}: input must be finite; got NaN or inf")
         self._drop_stale_records()
-        x = self._with_bias_line(x)
+        x = self._with_bias_line(x.contiguous())
         if self.eval_noise_free and not self.training:
             return self._perfect_read(x)
         in_bounds = self._bounds(self.in_splits)

@@ -68,7 +68,7 @@ def int64_to_seed(value: int) -> int:
 
 @torch.library.custom_op("xbarsim::analog_mvm", mutates_args=("nm_state",))
 def analog_mvm(x: torch.Tensor, weight: torch.Tensor, io: str, transpose: bool, seed: int, call: int,
-               nm_state: Optional[torch.Tensor]) -> torch.Tensor:
+               nm_state: Optional[torch.Tensor], alpha: float = 1.0) -> torch.Tensor:
     """``xbarsim::analog_mvm``: :func:`xbarsim.ops.mvm.analog_mvm` with a packed IOConfig.
 
     ``io`` is :func:`pack_config` of an :class:`~xbarsim.IOConfig`; ``seed`` is
@@ -78,11 +78,11 @@ def analog_mvm(x: torch.Tensor, weight: torch.Tensor, io: str, transpose: bool, 
     from . import mvm
 
     return mvm.analog_mvm(x, weight, unpack_config(io), transpose, seed=int64_to_seed(seed), call=call,
-                          nm_state=nm_state)
+                          nm_state=nm_state, alpha=alpha)
 
 
 @analog_mvm.register_fake
-def _analog_mvm_fake(x, weight, io, transpose, seed, call, nm_state):
+def _analog_mvm_fake(x, weight, io, transpose, seed, call, nm_state, alpha=1.0):
     out = weight.shape[1] if transpose else weight.shape[0]
     return x.new_empty((*x.shape[:-1], out))
 

@@ -34,8 +34,8 @@ class AnalogOptimizer(torch.optim.Optimizer):
         **kwargs: the optimizer's options (``lr=...``).
 
     Attributes:
-        optimizer: the wrapped optimizer instance; its ``param_groups`` and ``state`` are this
-            object's (one list, shared), so schedulers and checkpoints see one optimizer.
+        optimizer: the wrapped optimizer instance; ``param_groups``, ``state`` and ``defaults`` are
+            its own (shared, not copied), so schedulers and checkpoints see one optimizer.
 
     Raises:
         RuntimeError: from :meth:`step` if no backward pass left a gradient (no analog layer has a
@@ -57,17 +57,34 @@ class AnalogOptimizer(torch.optim.Optimizer):
             raise TypeError(f"{name}: optimizer_cls must evaluate the closure at most once per step; "
                             "got LBFGS")
         inner = optimizer_cls(params, **kwargs)
-        self._inner: Optional[torch.optim.Optimizer] = None  # add_param_group acts on self until set
+        self._inner: Optional[torch.optim.Optimizer] = None  # until set, the attributes below are our own
         super().__init__(inner.param_groups, inner.defaults)
         self._inner = inner
-        self.param_groups = inner.param_groups  # one list of group dicts: schedulers act on both
-        self.state = inner.state
-        self.defaults = inner.defaults
 
     @property
     def optimizer(self) -> torch.optim.Optimizer:
         assert self._inner is not None
         return self._inner
+
+    # param_groups, state and defaults are the wrapped optimizer's (also after its load_state_dict,
+    # which replaces them), so schedulers and checkpoints see one optimizer.
+    def _shared(name: str):  # type: ignore[misc]
+        def get(self):
+            inner = self.__dict__.get("_inner")
+            return getattr(inner, name) if inner is not None else self.__dict__["_own_" + name]
+
+        def set(self, value):
+            inner = self.__dict__.get("_inner")
+            if inner is not None:
+                setattr(inner, name, value)
+            else:
+                self.__dict__["_own_" + name] = value
+        return property(get, set)
+
+    param_groups = _shared("param_groups")
+    state = _shared("state")
+    defaults = _shared("defaults")
+    del _shared
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         if self._inner is None:
@@ -138,12 +155,18 @@ class AnalogOptimizer(torch.optim.Optimizer):
         for layer, _ in self.analog_layers():
             layer.clear_recorded_batch()
 
+    def __getstate__(self) -> dict[str, Any]:  # pickle / deepcopy: the wrapped optimizer carries everything
+        return {"_inner": self._inner}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__["_inner"] = state["_inner"]
+        super().__setstate__({})  # re-creates the hook dicts and re-patches step
+
     def state_dict(self) -> dict[str, Any]:
         return self.optimizer.state_dict()
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.optimizer.load_state_dict(state_dict)
-        self.state = self.optimizer.state
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.optimizer!r})"
