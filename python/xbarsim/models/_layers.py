@@ -8,8 +8,6 @@ import torch
 from ..config import TileConfig
 from ..nn import AnalogConv2d, AnalogLinear
 
-_SEED_STRIDE = 1  # layer k of a model gets seed + k
-
 
 class LayerFactory:
     """Builds Linear/Conv2d layers: analog with ``config`` (seeds ``seed, seed+1, ...``), digital without."""
@@ -23,7 +21,7 @@ class LayerFactory:
         self.count = 0
 
     def _next_seed(self) -> int | None:
-        seed = None if self.seed is None else (self.seed + self.count * _SEED_STRIDE) % 2**64
+        seed = None if self.seed is None else (self.seed + self.count) % 2**64
         self.count += 1
         return seed
 
