@@ -32,6 +32,13 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(autouse=True)
+def _seed_torch():
+    """Every test starts from the same global torch RNG state: results never depend on test order."""
+    torch.manual_seed(0)
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _no_tf32():
     """References are float64 and GEMM tolerances assume true fp32: never TF32."""
     old = torch.backends.cuda.matmul.allow_tf32

@@ -1,12 +1,199 @@
-"""Analog matrix-vector products (the tile's read path). Spec: analog-tile.md §1.
+"""Analog matrix-vector products: the read path of a tile (DAC, MVM, noise, ADC, management).
 
-Placeholder until the read-path kernels land: the signature is the contract the tile uses.
+The GEMM comes from torch (BLAS / cuBLAS); everything around it is two fused native passes per
+bound-management round (``xbarsim._core.io_prologue`` before the GEMM, ``io_epilogue`` after it):
+
+* round 0 runs all rows: prologue (noise-management scale a, DAC into ``xq``, ``||v||_2``), GEMM
+  written straight into the output, epilogue (weight noise, ADC, saturation flag, rescale) in place;
+* round k (reduction r = 2^k) runs only the rows that saturated in round k-1: their indices are
+  compacted once per round (``torch.nonzero``, the only device sync of the loop), the prologue reads
+  those rows of x, the GEMM runs on the compact block and the epilogue writes the rows of the output
+  by original index. The stop rules (analog-tile.md §1.3 step 7) cap the number of rounds; the last
+  round's output stands even if it saturated.
+
+Random draws are keyed by (seed, stream, call, element) with element = (round, original row, line)
+(``csrc/include/xbarsim/io/draws.h``), so a row's result does not depend on the other rows.
+
+Spec: analog-tile.md §1.3–§1.6.
 """
 from __future__ import annotations
 
+import functools
+
 import torch
 
+from .. import _core
+from ..config.io import IOConfig
+from . import _checks
+from ._views import cuda_stream, view
 
-def analog_mvm(x: torch.Tensor, weight: torch.Tensor, io, transpose: bool = False, *, seed: int = 0,
-               call: int = 0, nm_state: torch.Tensor | None = None) -> torch.Tensor:
-    raise NotImplementedError("analog_mvm: the read-path kernels are not built yet")
+__all__ = ["analog_mvm", "io_params"]
+
+_FN = "analog_mvm"
+
+
+@functools.lru_cache(maxsize=256)
+def io_params(io: IOConfig, transpose: bool) -> "_core.IoParams":
+    """The native constants of one direction (analog-tile.md §1.2 normalisation; §1.4 for transpose)."""
+    p = _core.IoParams()
+    p.noise_management = _core.NoiseManagement[io.noise_management]
+    p.nm_thres_eff = io.nm_thres_eff()
+    p.nm_decay = io.nm_decay
+    p.inp_res_eff = io.inp_res_eff()
+    p.inp_bound_eff = io.inp_bound_eff()
+    p.inp_sto_round = io.inp_sto_round
+    p.inp_noise = io.inp_noise
+    p.inp_asymmetry = io.inp_asymmetry
+    p.out_res_eff = io.out_res_eff()
+    p.out_bound_eff = io.out_bound_eff()
+    p.out_sto_round = io.out_sto_round
+    p.out_noise = io.out_noise
+    p.out_asymmetry = io.out_asymmetry
+    p.w_noise = io.w_noise if io.w_noise_type != "none" else 0.0
+    p.w_noise_type = _core.WeightNoiseType[io.w_noise_type]
+    p.bound_management = io.bound_management == "iterative" and not transpose
+    p.max_bm_factor = io.max_bm_factor
+    p.max_bm_res = io.max_bm_res
+    p.bm_test_negative_bound = io.bm_test_negative_bound
+    p.backward = bool(transpose)
+    return p
+
+
+@functools.lru_cache(maxsize=256)
+def _max_rounds(io: IOConfig, transpose: bool) -> int:
+    return int(_core.io_bm_max_rounds(io_params(io, transpose)))
+
+
+def _validate(x, weight, io, transpose, seed, call, nm_state, alpha) -> None:
+    _checks.check_instance(_FN, "io", io, IOConfig)
+    _checks.check_tensor(_FN, "weight", weight, ndim=2, dtype=_checks.FLOAT_DTYPES)
+    out_size, in_size = weight.shape
+    if out_size < 1 or in_size < 1:
+        raise ValueError(f"{_FN}: weight must have shape [out_size >= 1, in_size >= 1]; "
+                         f"got {_checks.shape_str(weight.shape)}")
+    if not isinstance(transpose, bool):
+        raise TypeError(f"{_FN}: transpose must be a bool; got {transpose!r}")
+    lines = ("out_size", out_size) if transpose else ("in_size", in_size)
+    _checks.check_tensor(_FN, "x", x, dtype=_checks.FLOAT_DTYPES, device=weight.device)
+    if x.dim() < 1 or x.shape[-1] != lines[1]:
+        raise ValueError(f"{_FN}: x must have shape [..., {lines[0]}={lines[1]}]; got {_checks.shape_str(x.shape)}")
+    if x.dtype != weight.dtype:
+        raise TypeError(f"{_FN}: x must have the dtype of weight ({weight.dtype}); got {x.dtype}")
+    _checks.check_int(_FN, "seed", seed, 0, 2**64)
+    _checks.check_int(_FN, "call", call, 0, 2**48)
+    _checks.check_number(_FN, "alpha", alpha)
+    if not io.is_perfect and io.noise_management == "average_abs_max":
+        if nm_state is None:
+            raise ValueError(f"{_FN}: nm_state must be a tensor of shape (1,) holding the running maximum "
+                             "when noise_management='average_abs_max'; got None")
+        _checks.check_tensor(_FN, "nm_state", nm_state, shape=(1,), dtype=weight.dtype, device=weight.device)
+        if not nm_state.is_contiguous():
+            raise ValueError(f"{_FN}: nm_state must be contiguous; got strides {tuple(nm_state.stride())}")
+    elif nm_state is not None:
+        _checks.check_tensor(_FN, "nm_state", nm_state, shape=(1,), dtype=weight.dtype, device=weight.device)
+
+
+@torch.no_grad()
+def analog_mvm(x: torch.Tensor, weight: torch.Tensor, io: IOConfig, transpose: bool = False, *, seed: int = 0,
+               call: int = 0, nm_state: torch.Tensor | None = None, alpha: float = 1.0) -> torch.Tensor:
+    """Analog matrix-vector product through the read path of one direction.
+
+    Forward (``transpose=False``): ``y = W x`` per vector, with noise management, DAC, weight/output
+    noise, ADC, iterative bound management and rescale in the order of analog-tile.md §1.3.
+    Backward (``transpose=True``): ``z = Wᵀ d`` with bound management off and the backward short-cut
+    rule (§1.4). Perfect mode (``io.is_perfect``): ``out_scale · alpha · W x``, no random numbers.
+    The result carries no autograd history: the layers define gradients through the analog backward
+    pass, not by differentiating this op.
+
+    Args:
+        x: inputs ``[..., in_size]`` (``[..., out_size]`` with ``transpose``), float32 or float64, the
+            dtype and device of ``weight``; must be finite.
+        weight: ``W[out_size, in_size]``.
+        io: the read-path configuration of this direction.
+        transpose: read with ``Wᵀ`` (backward pass). Default False.
+        seed: Philox key of every draw, in [0, 2**64). Default 0.
+        call: RNG call counter, in [0, 2**48); each call of a tile uses a fresh value. Default 0.
+        nm_state: running maximum ``[1]`` of ``average_abs_max`` noise management (updated in place,
+            per vector in sample order; < 0 means not initialised). Required for that mode only.
+        alpha: the tile's digital weight scale (multiplies the output like ``out_scale``). Default 1.
+
+    Returns:
+        ``y[..., out_size]`` (``z[..., in_size]`` with ``transpose``), dtype and device of ``x``.
+
+    Raises:
+        TypeError: non-tensor arguments, dtypes other than float32/float64, x and weight dtypes differ,
+            io not an IOConfig.
+        ValueError: wrong shapes, x and weight on different devices, NaN/inf in x (see
+            ``xbarsim.ops.set_input_checks``), seed/call/alpha out of range, missing nm_state.
+        RuntimeError: CUDA tensors with a build of xbarsim without CUDA.
+
+    Shape:
+        x ``[..., L_in]`` -> ``[..., L_out]`` with (L_in, L_out) = (in_size, out_size), or
+        (out_size, in_size) with ``transpose``.
+
+    Spec: analog-tile.md §1.3–§1.6.
+    """
+    _validate(x, weight, io, transpose, seed, call, nm_state, alpha)
+    w = weight.t() if not transpose else weight  # x_flat @ w is the ideal product
+    n_in, n_out = w.shape
+    lead = x.shape[:-1]
+    gain = io.out_scale * float(alpha)
+
+    if io.is_perfect:
+        _checks.check_finite(_FN, "x", x)
+        y = torch.matmul(x, w)
+        return y if gain == 1.0 else y.mul_(gain)
+
+    xf = x.reshape(-1, n_in)
+    if not xf.is_contiguous():
+        xf = xf.contiguous()
+    m = xf.shape[0]
+    y = torch.empty(m, n_out, dtype=x.dtype, device=x.device)
+    if m == 0:
+        return y.reshape(*lead, n_out)
+    _checks.check_finite(_FN, "x", xf)
+
+    p = io_params(io, transpose)
+    stream = cuda_stream(xf)
+    opts = dict(dtype=x.dtype, device=x.device)
+    xq = torch.empty(m, n_in, **opts)
+    scale = torch.empty(m, **opts)
+    need_vnorm = p.w_noise > 0 and io.w_noise_type == "additive_constant"
+    need_pcm = p.w_noise > 0 and io.w_noise_type == "pcm_read"
+    vnorm = torch.empty(m, **opts) if need_vnorm else None
+    abs_w = w.abs() if need_pcm else None
+    sat = torch.empty(m, dtype=torch.uint8, device=x.device) if p.bound_management else None
+    max_rounds = _max_rounds(io, transpose)
+
+    x_v, scale_v = view(xf), view(scale)
+    vnorm_v = view(vnorm) if vnorm is not None else None
+    if io.noise_management == "average_abs_max":
+        _core.io_nm_running(x_v, scale_v, view(nm_state), io.nm_decay, stream)
+    compute_scale = io.noise_management != "average_abs_max"
+
+    rows: torch.Tensor | None = None
+    k, rnd, r = m, 0, 1.0
+    while True:
+        xq_k = xq[:k]
+        rows_v = view(rows) if rows is not None else None
+        _core.io_prologue(p, x_v, view(xq_k), scale_v, vnorm_v, rows_v, seed=seed, call=call, round=rnd,
+                          reduction=r, compute_scale=compute_scale and rnd == 0, cuda_stream=stream)
+        if rows is None:
+            yhat = torch.mm(xq_k, w, out=y)  # round 0: the epilogue works in place on the output
+        else:
+            yhat = torch.mm(xq_k, w)
+        # Views do not own memory: every tensor viewed below stays referenced until the call returns.
+        pcm = torch.mm(xq_k.square(), abs_w) if need_pcm else None
+        sat_k = sat[:k] if sat is not None else None
+        sat_v = view(sat_k) if sat_k is not None else None
+        pcm_v = view(pcm) if pcm is not None else None
+        _core.io_epilogue(p, view(yhat), view(y), scale_v, sat_v, rows_v, vnorm_v, pcm_v, seed=seed, call=call,
+                          round=rnd, reduction=r, gain=gain, cuda_stream=stream)
+        if sat_k is None or rnd + 1 >= max_rounds:
+            break
+        failed = torch.nonzero(sat_k).squeeze(1)  # one sync per round
+        if failed.numel() == 0:
+            break
+        rows = failed if rows is None else rows[failed]
+        k, rnd, r = rows.numel(), rnd + 1, r * 2.0
+    return y.reshape(*lead, n_out)

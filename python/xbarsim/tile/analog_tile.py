@@ -112,13 +112,18 @@ class AnalogTile(torch.nn.Module):
     # --- read path ------------------------------------------------------------------------------
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
         """Analog forward ``y = W x`` through the forward IOConfig (analog-tile.md §1.3)."""
-        return _mvm.analog_mvm(x, self.weight, self.config.forward, transpose=False, seed=self.seed,
-                               call=self.next_call(), nm_state=self.nm_running_max[0:1])
+        # The call counter advances only after a successful op, so a rejected input changes nothing.
+        y = _mvm.analog_mvm(x, self.weight, self.config.forward, transpose=False, seed=self.seed,
+                            call=self.rng_calls, nm_state=self.nm_running_max[0:1])
+        self.next_call()
+        return y
 
     def backward(self, d: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
         """Analog backward ``z = Wᵀ d`` through the backward IOConfig, bound management off (§1.4)."""
-        return _mvm.analog_mvm(d, self.weight, self.config.backward.for_backward(), transpose=True,
-                               seed=self.seed, call=self.next_call(), nm_state=self.nm_running_max[1:2])
+        z = _mvm.analog_mvm(d, self.weight, self.config.backward.for_backward(), transpose=True,
+                            seed=self.seed, call=self.rng_calls, nm_state=self.nm_running_max[1:2])
+        self.next_call()
+        return z
 
     def extra_repr(self) -> str:
         return f"out_size={self.out_size}, in_size={self.in_size}, seed={self.seed}"

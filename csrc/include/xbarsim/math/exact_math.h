@@ -18,10 +18,10 @@ XB_HD XB_INLINE float exact_logf(float v) {
   int e = static_cast<int>((bits >> 23) & 0xffu) - 127;
   uint32_t mant_bits = (bits & 0x007fffffu) | 0x3f800000u;  // m in [1, 2)
   float m = bits_float(mant_bits);
-  if (m > 1.41421356f) {
-    m = m * 0.5f;
-    e += 1;
-  }
+  // Selects, not a branch: loops over many logs (Box-Muller) then vectorise; same operations.
+  const bool fold = m > 1.41421356f;
+  m = fold ? m * 0.5f : m;
+  e = fold ? e + 1 : e;
   const float s = (m - 1.0f) / (m + 1.0f);
   const float s2 = s * s;
   float p = fmaf(s2, 1.0f / 11.0f, 1.0f / 9.0f);
@@ -63,21 +63,19 @@ XB_HD XB_INLINE void exact_sincos_2pi(float u, float* s, float* c) {
   const float f = t - q;  // exact: position in the quarter turn, [0, 1)
   const int quadrant = static_cast<int>(q) & 3;
   const float kHalfPi = 1.57079632679489662f;
-  float sf, cf;  // sin and cos of (pi/2) f
-  if (f <= 0.5f) {
-    detail::sincos_small(f * kHalfPi, &sf, &cf);
-  } else {
-    float s2, c2;
-    detail::sincos_small((1.0f - f) * kHalfPi, &s2, &c2);
-    sf = c2;
-    cf = s2;
-  }
-  switch (quadrant) {
-    case 0: *s = sf; *c = cf; break;
-    case 1: *s = cf; *c = -sf; break;
-    case 2: *s = -sf; *c = -cf; break;
-    default: *s = -cf; *c = sf; break;
-  }
+  // Both folds and the quadrant are applied with selects rather than branches, so that loops over
+  // many draws vectorise; the operations (and results) are those of the branchy form.
+  const bool low = f <= 0.5f;
+  float s1, c1;
+  detail::sincos_small((low ? f : 1.0f - f) * kHalfPi, &s1, &c1);
+  const float sf = low ? s1 : c1;  // sin and cos of (pi/2) f
+  const float cf = low ? c1 : s1;
+  // quadrant 0: (sf, cf); 1: (cf, -sf); 2: (-sf, -cf); 3: (-cf, sf)
+  const bool odd = (quadrant & 1) != 0;
+  const float sa = odd ? cf : sf;
+  const float ca = odd ? sf : cf;
+  *s = quadrant >= 2 ? -sa : sa;
+  *c = ((quadrant + 1) & 2) != 0 ? -ca : ca;
 }
 
 // exp(v) for float v; returns 0 below -87.3 and +inf above 88.7. v = k ln2 + r with |r| <= ln2/2,

@@ -20,8 +20,8 @@ namespace xbarsim {
 
 enum class Stream : uint32_t {
   kTesting = 0,          // _core.testing fills
-  kInputStoRound = 1,    // DAC stochastic rounding, element = (round*rows + row)*cols + col
-  kInputNoise = 2,       // DAC noise, same element numbering
+  kInputStoRound = 1,    // DAC stochastic rounding; read-path element numbering in io/draws.h:
+  kInputNoise = 2,       //   (round << 40) | (row * ceil(lines/4) + line/4), lane = line % 4
   kOutputStoRound = 3,   // ADC stochastic rounding
   kOutputNoise = 4,      // ADC additive noise
   kWeightNoise = 5,      // output-referred weight read noise

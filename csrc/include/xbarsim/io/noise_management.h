@@ -1,0 +1,120 @@
+// Noise management: the per-vector scale a, the input scale sigma of a bound-management round, the
+// short cut and the final rescale factor. Spec: analog-tile.md §1.3 steps 1, 2 and 8, §1.4.
+// Invariants: pure, host and device, templated on float/double; no random draws. Row statistics are
+// maxima, which are exact in any reduction order, so CPU and CUDA agree bit for bit.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+
+#include "xbarsim/core/host_device.h"
+
+namespace xbarsim {
+
+// Values equal the Python Literal strings in order (xbarsim.config.io.NOISE_MANAGEMENT_TYPES).
+enum class NoiseManagement : int32_t { kNone = 0, kAbsMax = 1, kMax = 2, kConstant = 3, kAverageAbsMax = 4 };
+
+// The row statistic a mode needs: max_j |x_j| (abs_max, average_abs_max), max_j x_j (max), none.
+XB_HD XB_INLINE bool nm_uses_signed_max(NoiseManagement nm) { return nm == NoiseManagement::kMax; }
+XB_HD XB_INLINE bool nm_needs_row_stat(NoiseManagement nm) {
+  return nm == NoiseManagement::kAbsMax || nm == NoiseManagement::kMax ||
+         nm == NoiseManagement::kAverageAbsMax;
+}
+
+template <typename T>
+XB_HD XB_INLINE T nm_stat_init(NoiseManagement nm) {
+  // -inf for the signed max: an all-negative row must keep its negative maximum.
+  return nm_uses_signed_max(nm) ? -static_cast<T>(INFINITY) : T(0);
+}
+
+template <typename T>
+XB_HD XB_INLINE T nm_stat_accumulate(NoiseManagement nm, T acc, T x) {
+  const T v = nm_uses_signed_max(nm) ? x : (x < T(0) ? -x : x);
+  return v > acc ? v : acc;
+}
+
+template <typename T>
+XB_HD XB_INLINE T nm_stat_combine(T a, T b) { return b > a ? b : a; }
+
+// The row statistic over a whole row, for the CPU loops (the CUDA kernels reduce nm_stat_accumulate
+// over threads and combine with nm_stat_combine; maxima are exact in any order, so both agree). For
+// the |x| modes the maximum is taken over the bit patterns of |x_j|: for finite numbers their
+// unsigned order is the numeric order, and an integer maximum vectorises where a floating-point one
+// does not (its NaN and signed-zero rules forbid reordering). -0 maps to +0, as nm_scale does.
+template <typename T>
+inline T nm_row_stat(NoiseManagement nm, const T* x, int64_t n) {
+  T stat = nm_stat_init<T>(nm);
+  if (!nm_needs_row_stat(nm)) return stat;
+  if (nm_uses_signed_max(nm)) {
+    for (int64_t j = 0; j < n; ++j) stat = nm_stat_accumulate(nm, stat, x[j]);
+    return stat;
+  }
+  using Bits = typename std::conditional<sizeof(T) == 4, uint32_t, uint64_t>::type;
+  constexpr Bits kMagnitude = ~Bits(0) >> 1;
+  Bits m = 0;
+  for (int64_t j = 0; j < n; ++j) {
+    Bits b;
+    std::memcpy(&b, &x[j], sizeof(b));
+    b &= kMagnitude;
+    m = b > m ? b : m;
+  }
+  std::memcpy(&stat, &m, sizeof(m));
+  return stat;
+}
+
+// Step 1 for the stateless modes: a from the row statistic (nm_thres_eff caps abs_max and max and is
+// the scale of constant; 0 means no cap / scale 1). Not used for average_abs_max (see below).
+template <typename T>
+XB_HD XB_INLINE T nm_scale(NoiseManagement nm, T stat, T nm_thres_eff) {
+  // A zero maximum may come out as -0 or +0 depending on the reduction order (max(-0, +0)); adding
+  // +0 gives +0 for both, so the stored scale does not depend on the device.
+  stat = stat + T(0);
+  switch (nm) {
+    case NoiseManagement::kAbsMax:
+    case NoiseManagement::kMax:
+      return (nm_thres_eff > T(0) && stat > nm_thres_eff) ? nm_thres_eff : stat;
+    case NoiseManagement::kConstant:
+      return nm_thres_eff > T(0) ? nm_thres_eff : T(1);
+    default:
+      return T(1);
+  }
+}
+
+// average_abs_max, one vector: the first vector (state < 0 means "not initialised") sets the running
+// maximum, later ones discount it: m <- (1 - decay) m + decay max_j |x_j|. Applied in sample order.
+template <typename T>
+XB_HD XB_INLINE T nm_running_update(T state, T abs_max, T decay) {
+  return state < T(0) ? abs_max : (T(1) - decay) * state + decay * abs_max;
+}
+
+// Short cut (§1.3 step 1, §1.4): with noise management on and a <= 0 the output is exactly zero;
+// forward only when there is no input noise, backward always.
+template <typename T>
+XB_HD XB_INLINE bool nm_short_cut(NoiseManagement nm, T a, T inp_noise, bool backward) {
+  return nm != NoiseManagement::kNone && a <= T(0) && (backward || inp_noise <= T(0));
+}
+
+// Step 2: the input scale sigma = 1 / (a r) (a with noise management on and a > 0, r with bound
+// management on), returned as the divisor d = a r, exact since r is a power of two. The DAC computes
+// sigma x_j as x_j / d, correctly rounded, so the largest |x_j| maps to exactly 1/r; 1/a rounded first
+// and then multiplied may miss 1/r by an ulp and turn an exact rounding tie (1/2 = 31.5 steps of the
+// default DAC at r = 2) into a one-sided decision.
+template <typename T>
+XB_HD XB_INLINE T nm_input_divisor(NoiseManagement nm, T a, bool bm_on, T r) {
+  T d = T(1);
+  if (nm != NoiseManagement::kNone && a > T(0)) d = a;
+  if (bm_on) d = d * r;
+  return d;
+}
+
+// Step 8: out_scale * alpha (= gain) * (a if noise management on and a > 0) * (r if bound management
+// on). The product (a * r) is exact in r; the gain is applied last.
+template <typename T>
+XB_HD XB_INLINE T io_rescale_factor(NoiseManagement nm, T a, bool bm_on, T r, T gain) {
+  T f = (nm != NoiseManagement::kNone && a > T(0)) ? a : T(1);
+  if (bm_on) f = f * r;
+  return f * gain;
+}
+
+}  // namespace xbarsim
