@@ -9,9 +9,13 @@ PERFECT = xbarsim.IOConfig(is_perfect=True)
 
 
 def ideal_config(**kw) -> "xbarsim.TileConfig":
-    """Perfect forward/backward reads and the exact update W <- W - lr d^T x (analog-tile.md §1.5, §2.7)."""
-    return xbarsim.TileConfig(forward=PERFECT, backward=PERFECT,
-                              update=xbarsim.UpdateConfig(pulse_type="none"), **kw)
+    """Perfect reads, the exact update W <- W - lr d^T x (analog-tile.md §1.5, §2.7), and a device whose
+    bounds (±1e6, no spread) never clip: setting weights clips them to the cell bounds (§3.5)."""
+    from xbarsim import devices
+
+    wide = devices.ConstantStep(w_min=-1e6, w_max=1e6, w_min_dtod=0.0, w_max_dtod=0.0)
+    return xbarsim.TileConfig(forward=PERFECT, backward=PERFECT, update=xbarsim.UpdateConfig(pulse_type="none"),
+                              device=wide, **kw)
 
 
 def softbounds_config(n_states: int = 16, **kw) -> "xbarsim.TileConfig":

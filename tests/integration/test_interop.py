@@ -73,3 +73,37 @@ def test_dlpack_entry_point_from_numpy():
 def test_dlpack_rejects_foreign_objects():
     with pytest.raises(TypeError, match="x must support DLPack"):
         xb_dlpack.analog_mvm([[1.0]], np.ones((1, 1), np.float32), xbarsim.IOConfig())
+
+
+@pytest.mark.parametrize("pulse_type", ["stochastic_compressed", "none"])
+def test_opcheck_pulsed_update(pulse_type):
+    from xbarsim import devices
+
+    config = xbarsim.TileConfig(update=xbarsim.UpdateConfig(pulse_type=pulse_type, count_pulses=True),
+                                device=devices.SoftBounds(w_min=-1.0, w_max=1.0, n_states=16))
+    tile = xbarsim.AnalogTile(4, 6, config, seed=5)
+    tile.set_weights(torch.randn(4, 6) * 0.2)
+    gen = torch.Generator().manual_seed(1)
+    x, d = torch.rand(3, 6, generator=gen), torch.randn(3, 4, generator=gen) * 0.1
+    cells = [t.clone() for t in tile.device_state.cells().values()]
+
+    def args(weight, counters):
+        return (weight, x, d, 0.5, _library.pack_config(config.update), _library.pack_config(config.device), cells,
+                _library.seed_to_int64(tile.seed), 7, None, counters, None, None)
+
+    torch.library.opcheck(torch.ops.xbarsim.pulsed_update_.default, args(tile.weight.clone(), torch.zeros(4, dtype=torch.int64)))
+    # the op and the tile's own update apply the same pulses for the same (seed, call)
+    w, counters = tile.weight.clone(), torch.zeros(4, dtype=torch.int64)
+    torch.ops.xbarsim.pulsed_update_(*args(w, counters))
+    tile.rng_calls = 7
+    tile.update(x, d, 0.5)
+    assert torch.equal(w, tile.weight) and torch.equal(counters, tile.pulse_counters)
+
+
+def test_device_and_update_configs_round_trip_through_the_schema():
+    from xbarsim import devices, presets
+
+    for cfg in (xbarsim.UpdateConfig(pulse_type="mean_count", desired_bl=63), devices.SoftBounds(n_states=4),
+                presets.PaperSoftBounds(16), presets.ReRamES(), devices.PiecewiseStep(piecewise_up=(1.0, 0.5, 0.2),
+                                                                                      piecewise_down=(0.3, 0.6, 1.0))):
+        assert _library.unpack_config(_library.pack_config(cfg)) == cfg

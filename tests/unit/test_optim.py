@@ -184,13 +184,17 @@ def test_bad_optimizer_arguments():
         AnalogSGD(analog.parameters(), lr=-1.0)
 
 
-def test_non_finite_recorded_batch_is_rejected_before_any_tile_changes():
-    _, analog = _pair()
+def test_non_finite_gradient_is_rejected_when_recorded():
+    """A NaN output gradient fails in backward (also for a first layer, which makes no backward read);
+    nothing is recorded, so the next step cannot apply half a batch."""
+    _, analog = _pair(bias=False)  # (a digital bias would get its NaN .grad, as in torch)
     opt = AnalogSGD(analog.parameters(), lr=0.1)
-    _loss(analog, torch.randn(3, 5, dtype=F64)).backward()
-    analog[2]._records[0][1][0, 0] = float("nan")  # corrupt the last layer's batch
     before = [w.clone() for w in _weights(analog)]
-    with pytest.raises(ValueError, match="recorded batch of AnalogLinear must be finite"):
+    out = analog(torch.randn(3, 5, dtype=F64))
+    with pytest.raises(ValueError, match=r"AnalogLinear backward: grad_output must be finite"):
+        (out * float("nan")).sum().backward()
+    assert not analog[0].has_recorded_batch() and not analog[2].has_recorded_batch()
+    with pytest.raises(RuntimeError, match="no gradients"):
         opt.step()
     for a, b in zip(before, _weights(analog)):
         assert torch.equal(a, b)

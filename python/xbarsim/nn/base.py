@@ -32,6 +32,7 @@ from ..config import TileConfig
 from ..config.mapping import MappingConfig
 from ..errors import CheckpointMismatchError
 from ..ops import _library
+from ..ops._checks import check_finite
 from ..tile import AnalogTile
 
 __all__ = ["AnalogLayerBase", "analog_layer_of", "analog_layers"]
@@ -238,8 +239,9 @@ class AnalogLayerBase(torch.nn.Module):
 
     def _analog_forward(self, x: torch.Tensor) -> torch.Tensor:
         """``y[m, out] = W x`` through the tiles (summing the partial outputs of input blocks)."""
-        if not torch.isfinite(x).all():
-            raise ValueError(f"{type(self).__name__}: input must be finite; got NaN or inf")
+        # Checked here, not only by each tile: a layer of several tiles must fail before the first
+        # tile's RNG counter moves. (Skipped with xbarsim.ops.set_input_checks(False).)
+        check_finite(type(self).__name__, "input", x)
         self._drop_stale_records()
         x = self._with_bias_line(x.contiguous())
         if self.eval_noise_free and not self.training:
@@ -263,7 +265,12 @@ class AnalogLayerBase(torch.nn.Module):
 
     def _analog_backward(self, d: torch.Tensor, x: torch.Tensor,
                          need_grad_input: bool) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(Wᵀ d through the tiles, 1)``; records ``(x, d)`` for the optimizer."""
+        """``(Wᵀ d through the tiles, 1)``; records ``(x, d)`` for the optimizer.
+
+        Both halves of a record are validated when they arrive (x by the forward, d here), so the
+        optimizer can apply every layer's batch without re-reading them.
+        """
+        check_finite(type(self).__name__ + " backward", "grad_output", d)
         d = d.contiguous()
         if need_grad_input:
             out_bounds = self._bounds(self.out_splits)

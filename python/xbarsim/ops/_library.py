@@ -2,8 +2,8 @@
 
 Two kinds of ops live here:
 
-* **Tensor ops** — ``xbarsim::analog_mvm`` (and ``xbarsim::pulsed_update_`` once the update op
-  exists): functional wrappers of :func:`xbarsim.ops.mvm.analog_mvm` and friends. Randomness enters
+* **Tensor ops** — ``xbarsim::analog_mvm`` and ``xbarsim::pulsed_update_``: functional wrappers of
+  :func:`xbarsim.ops.mvm.analog_mvm` and :func:`xbarsim.ops.update.pulsed_update`. Randomness enters
   as explicit ``seed``/``call`` integers and configs cross the schema packed as JSON strings
   (:func:`pack_config`), so the ops are replayable and compose with ``torch.compile``.
 * **Layer ops** — ``xbarsim::layer_forward`` and ``xbarsim::layer_backward``: the autograd path of
@@ -33,7 +33,7 @@ import torch
 from ..config._fields import ConfigBase
 
 __all__ = ["pack_config", "unpack_config", "seed_to_int64", "int64_to_seed", "register_layer",
-           "lookup_layer", "analog_mvm", "layer_forward", "layer_backward"]
+           "lookup_layer", "analog_mvm", "pulsed_update_", "layer_forward", "layer_backward"]
 
 # --- packing of values that cross the op schema ----------------------------------------------------
 
@@ -85,6 +85,37 @@ def analog_mvm(x: torch.Tensor, weight: torch.Tensor, io: str, transpose: bool, 
 def _analog_mvm_fake(x, weight, io, transpose, seed, call, nm_state, alpha=1.0):
     out = weight.shape[1] if transpose else weight.shape[0]
     return x.new_empty((*x.shape[:-1], out))
+
+
+@torch.library.custom_op("xbarsim::pulsed_update_", mutates_args=("weight", "persistent", "counters"))
+def pulsed_update_(weight: torch.Tensor, x: torch.Tensor, d: torch.Tensor, lr: float, update: str, device: str,
+                   cells: list[torch.Tensor], seed: int, call: int, persistent: Optional[torch.Tensor],
+                   counters: Optional[torch.Tensor], piecewise_up: Optional[torch.Tensor],
+                   piecewise_down: Optional[torch.Tensor]) -> None:
+    """``xbarsim::pulsed_update_``: :func:`xbarsim.ops.update.pulsed_update` in place on ``weight``.
+
+    ``update`` and ``device`` are :func:`pack_config` of the UpdateConfig and the device model;
+    ``cells`` are the per-cell tensors in the order of ``device_cell_fields(device)`` (a tile's
+    ``device_state.cells().values()``); ``piecewise_up``/``_down`` the PiecewiseStep tables or None. Writes
+    ``weight`` (and ``persistent`` with write noise, ``counters`` with ``count_pulses``).
+    """
+    from . import update as _update
+
+    dev = unpack_config(device)
+    names = _update.device_cell_fields(dev)
+    if len(cells) != len(names):
+        raise ValueError(f"xbarsim::pulsed_update_: cells must hold the {len(names)} per-cell tensors "
+                         f"{list(names)} of {type(dev).__name__}; got {len(cells)}")
+    _update.pulsed_update(weight, x, d, lr, update=unpack_config(update), device=dev, cells=dict(zip(names, cells)),
+                          seed=int64_to_seed(seed), call=call, persistent=persistent, counters=counters,
+                          piecewise=None if piecewise_up is None else (piecewise_up, piecewise_down),
+                          where="xbarsim::pulsed_update_")
+
+
+@pulsed_update_.register_fake
+def _pulsed_update_fake(weight, x, d, lr, update, device, cells, seed, call, persistent, counters, piecewise_up,
+                        piecewise_down):
+    return None
 
 
 # --- layer ops -------------------------------------------------------------------------------------

@@ -39,7 +39,8 @@ class AnalogOptimizer(torch.optim.Optimizer):
 
     Raises:
         RuntimeError: from :meth:`step` if no backward pass left a gradient (no analog layer has a
-            recorded batch and no digital parameter has a ``.grad``); nothing changes then.
+            recorded batch and no digital parameter has a ``.grad``); nothing changes then. (Recorded
+            batches are checked for NaN/inf when they are recorded, so a step cannot fail halfway.)
 
     Examples::
 
@@ -129,11 +130,6 @@ class AnalogOptimizer(torch.optim.Optimizer):
         if not recorded and not digital_grads:
             raise RuntimeError(f"{name}.step: no gradients: call loss.backward() before step() (no analog layer "
                                "has a recorded batch and no parameter has a .grad)")
-        for layer, _ in recorded:  # all checks before the first tile changes
-            x, d = layer.recorded_batch()
-            if not (torch.isfinite(x).all() and torch.isfinite(d).all()):
-                raise ValueError(f"{name}.step: the recorded batch of {type(layer).__name__} must be finite; "
-                                 "got NaN or inf")
         for layer, group in recorded:
             layer.apply_update(self._analog_lr(group))
         # The placeholders are not digital parameters: hide their gradient (a batch count) from the
