@@ -1,13 +1,15 @@
 """TileConfig: everything that defines one analog tile (read paths, update, device, algorithm).
 
-Spec: analog-tile.md §1 (forward/backward IO); later sections add the update and the device.
+Spec: analog-tile.md §1 (forward/backward IO), §2 (update), §3 (device).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from ._fields import ConfigBase, require_instance
+from .devices import ConstantStep, PulsedDevice
 from .io import IOConfig
+from .update import UpdateConfig
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -18,11 +20,19 @@ class TileConfig(ConfigBase):
         forward: read path of the forward pass ``y = W x``. Default ``IOConfig()``.
         backward: read path of the backward pass ``z = Wᵀ d``; bound management is always off there
             (analog-tile.md §1.4). Default ``IOConfig()``.
+        update: the pulsed update (analog-tile.md §2). Default ``UpdateConfig()``.
+        device: the resistive device model of every cell (analog-tile.md §3). Default
+            ``ConstantStep()``: aihwkit's default device (dw_min 0.001 on ±0.6, 30 % device-to-device
+            and cycle-to-cycle variation); the paper's device is ``presets.PaperSoftBounds(n)``.
     """
 
     forward: IOConfig = field(default_factory=IOConfig)
     backward: IOConfig = field(default_factory=IOConfig)
+    update: UpdateConfig = field(default_factory=UpdateConfig)
+    device: PulsedDevice = field(default_factory=ConstantStep)
 
     def __post_init__(self) -> None:
         require_instance(self, "forward", IOConfig)
         require_instance(self, "backward", IOConfig)
+        require_instance(self, "update", UpdateConfig)
+        require_instance(self, "device", PulsedDevice)

@@ -10,8 +10,10 @@ from typing import Any
 
 import torch
 
-from ..config import TileConfig
+from ..config import TileConfig, UpdateConfig
 from ..ops import mvm as _mvm
+from ..ops import update as _update
+from .device_state import DeviceState
 
 __all__ = ["AnalogTile"]
 
@@ -38,6 +40,7 @@ class AnalogTile(torch.nn.Module):
 
     weight: torch.Tensor
     nm_running_max: torch.Tensor
+    pulse_counters: torch.Tensor
 
     def __init__(
         self,
@@ -70,6 +73,19 @@ class AnalogTile(torch.nn.Module):
         # Running maximum of "average_abs_max" noise management, per direction (forward, backward);
         # negative means "not initialised yet" (the first vector sets it).
         self.register_buffer("nm_running_max", torch.full((2,), -1.0, device=device, dtype=dtype))
+        # Device model (analog-tile.md §3): per-cell parameters drawn once from the population seed,
+        # persistent weights when the device has write noise (``weight`` are then the apparent ones),
+        # and the pulse counters of §2.9 (int64: input pulses, output pulses, up and down coincidences).
+        dev = config.device
+        self.device_state = DeviceState(dev, out_size, in_size, seed=dev.population_seed(seed), dtype=dtype,
+                                        device_=device)
+        if dev.has_write_noise():
+            self.register_buffer("weight_persistent", torch.zeros(out_size, in_size, device=device, dtype=dtype))
+        else:
+            self.weight_persistent = None
+        self.register_buffer("pulse_counters", torch.zeros(len(_update.COUNTER_NAMES), device=device,
+                                                           dtype=torch.int64))
+        self._clip_to_device(write_noise=False, call=0)
 
     # --- state ----------------------------------------------------------------------------------
     def next_call(self) -> int:
@@ -107,7 +123,56 @@ class AnalogTile(torch.nn.Module):
                              f"in_size={self.in_size}]; got {tuple(weights.shape)}")
         if not torch.isfinite(weights).all():
             raise ValueError("AnalogTile.set_weights: weights must be finite; got NaN or inf")
-        self.weight.copy_(weights)
+        # Setting weights clips them to each cell's bounds (§3.5); with write noise the persistent
+        # weights are set and the apparent ones redrawn if apply_write_noise_on_set (§3.4).
+        target = self.weight if self.weight_persistent is None else self.weight_persistent
+        target.copy_(weights)
+        dev = self.config.device
+        redraw = dev.has_write_noise() and dev.apply_write_noise_on_set
+        self._clip_to_device(write_noise=redraw, call=self.next_call() if redraw else 0)
+
+    @torch.no_grad()
+    def clip_weights(self) -> None:
+        """Clip the weights to each cell's bounds; redraws the write noise of every cell (§3.4, §3.5)."""
+        redraw = self.config.device.has_write_noise()
+        self._clip_to_device(write_noise=redraw, call=self.next_call() if redraw else 0)
+
+    def _clip_to_device(self, *, write_noise: bool, call: int) -> None:
+        _update.clip_weights(self.weight, self.device_state.cells(), self.config.device,
+                             persistent=self.weight_persistent, write_noise=write_noise, seed=self.seed, call=call)
+
+    # --- pulsed update ------------------------------------------------------------------------------
+    def granularity(self) -> float:
+        """ε of the tile's device: the weight change of one mean pulse (analog-tile.md §3.6)."""
+        return self.config.device.granularity()
+
+    @torch.no_grad()
+    def update(self, x: torch.Tensor, d: torch.Tensor, lr: float, *, update: UpdateConfig | None = None) -> None:
+        """Pulsed update ``W ← W − lr·dᵀx`` realised as device pulses (analog-tile.md §2).
+
+        Args:
+            x: inputs ``[..., in_size]``; d: errors ``[..., out_size]`` (same leading dimensions, which
+                are flattened into the mini-batch; vectors are applied in order).
+            lr: learning rate handed to the device (finite; negative reverses the direction; 0 does
+                nothing).
+            update: UpdateConfig overriding the tile's ``config.update`` for this call (e.g. the
+                transfer-write parameters of an algorithm). The device is always the tile's.
+
+        Consumes one value of the RNG call counter per successful call. On bad input a ValueError or
+        TypeError names the argument and the tile is unchanged.
+        """
+        cfg = self.config.update if update is None else update
+        if not isinstance(cfg, UpdateConfig):
+            raise TypeError(f"AnalogTile.update: update must be an UpdateConfig; got {type(cfg).__name__}")
+        _update.pulsed_update(self.weight, x, d, lr, update=cfg, device=self.config.device,
+                              cells=self.device_state.cells(), seed=self.seed, call=self.rng_calls,
+                              persistent=self.weight_persistent, counters=self.pulse_counters,
+                              piecewise=self.device_state.piecewise(), where="AnalogTile.update")
+        self.next_call()
+
+    def pulse_counts(self) -> dict[str, int]:
+        """The pulse counters (analog-tile.md §2.9) as exact integers (kept when ``count_pulses``)."""
+        return dict(zip(_update.COUNTER_NAMES, (int(v) for v in self.pulse_counters.tolist())))
 
     # --- read path ------------------------------------------------------------------------------
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]

@@ -1,0 +1,48 @@
+// CPU loop drivers of the device-state ops (ops/device_ops.h): one parallel loop over cells each.
+#include "xbarsim/ops/device_ops.h"
+
+#include "xbarsim/devices/device_visit.h"
+
+namespace xbarsim::cpu {
+namespace {
+
+template <class Model, typename T>
+void populate(const PopulateDeviceArgs& a) {
+  const DeviceCells<T> v = typed_cells<T>(a.cells);
+  const int64_t out = a.cells.b_min.shape[0], in = a.cells.b_min.shape[1], cells = out * in;
+#pragma omp parallel for schedule(static) if (cells >= 4096)
+  for (int64_t cell = 0; cell < cells; ++cell) {
+    store_cell(v, Model::kCellFields, cell, populate_cell<Model, T>(a.device, a.seed, cells, cell, in));
+  }
+}
+
+template <class Model, typename T>
+void clip(const ClipWeightsArgs& a) {
+  const DeviceCells<T> v = typed_cells<T>(a.cells);
+  const int64_t cells = a.weight.numel();
+  T* persistent = a.persistent.ndim == 2 ? a.persistent.ptr<T>() : nullptr;
+  const T noise = T(a.device.write_noise_std * a.device.dw_min);
+#pragma omp parallel for schedule(static) if (cells >= 16384)
+  for (int64_t cell = 0; cell < cells; ++cell) {
+    clip_cell<Model, T>(a.weight.ptr<T>(), persistent, v, Model::kCellFields, noise, a.write_noise, a.seed, a.call,
+                        cell);
+  }
+}
+
+}  // namespace
+
+void populate_device(const PopulateDeviceArgs& a) {
+  visit_device(a.device.model, [&](auto model) {
+    if (a.cells.b_min.dtype == DType::kFloat64) populate<decltype(model), double>(a);
+    else populate<decltype(model), float>(a);
+  });
+}
+
+void clip_weights(const ClipWeightsArgs& a) {
+  visit_device(a.device.model, [&](auto model) {
+    if (a.weight.dtype == DType::kFloat64) clip<decltype(model), double>(a);
+    else clip<decltype(model), float>(a);
+  });
+}
+
+}  // namespace xbarsim::cpu

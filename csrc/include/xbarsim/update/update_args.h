@@ -1,0 +1,58 @@
+// The pulsed-update configuration as it crosses into the native core: one field per UpdateConfig
+// field, same names. Spec: analog-tile.md §2.1. Invariants: POD, no defaults (defaults live only in
+// the Python dataclass), no behaviour beyond pure helpers.
+#pragma once
+
+#include <cstdint>
+
+#include "xbarsim/core/host_device.h"
+
+namespace xbarsim {
+
+// UpdateConfig.pulse_type. "stochastic" is aihwkit's name for the same bit-line scheme and is
+// handled exactly like "stochastic_compressed" (its own member so that Python's Literal values and
+// the bound enum members stay one-to-one).
+enum class PulseType : int32_t {
+  kStochasticCompressed = 0,
+  kStochastic = 1,
+  kDeterministicImplicit = 2,
+  kMeanCount = 3,
+  kNone = 4,
+  kNoneWithDevice = 5,
+};
+
+XB_HD XB_INLINE bool is_stochastic(PulseType t) {
+  return t == PulseType::kStochasticCompressed || t == PulseType::kStochastic;
+}
+XB_HD XB_INLINE bool is_pulsed(PulseType t) {
+  return is_stochastic(t) || t == PulseType::kDeterministicImplicit || t == PulseType::kMeanCount;
+}
+
+// Largest pulse-train length accepted (desired_bl, or ceil(|lr|/eps) without management). It bounds
+// the bit-line words per line (64) and so the shared memory of the CUDA update kernel.
+constexpr int32_t kMaxBL = 4096;
+
+struct UpdateArgs {
+  int32_t desired_bl;
+  bool fixed_bl;
+  bool update_bl_management;
+  bool update_management;
+  double um_grad_scale;
+  PulseType pulse_type;
+  double res;
+  bool sto_round;
+  double x_res_implicit;
+  double d_res_implicit;
+  bool count_pulses;
+};
+
+// Indices of the per-tile pulse counters (int64[kNumCounters]), analog-tile.md §2.9.
+enum CounterIndex : int32_t {
+  kCounterInputPulses = 0,     // pulses fired on input lines, sum over slots and lines
+  kCounterOutputPulses = 1,    // pulses fired on output lines
+  kCounterCoincidencesUp = 2,  // up pulses applied to cells (weight increases)
+  kCounterCoincidencesDown = 3,
+  kNumCounters = 4,
+};
+
+}  // namespace xbarsim

@@ -1,0 +1,245 @@
+"""The pulsed weight update and the device-state ops of a tile (validated wrappers over ``_core``).
+
+The weight never receives a floating-point gradient: each vector pair (x, d) of a mini-batch is
+turned into stochastic pulse trains on the input and output lines, and every cell receives its
+number of coincidences as device pulses, one after another, in sample order.
+
+Spec: analog-tile.md §2 (pulsed update), §3 (device models and population).
+"""
+from __future__ import annotations
+
+import functools
+import math
+from typing import Mapping
+
+import torch
+
+from .. import _core
+from ..config.devices import PiecewiseStep, PulsedDevice
+from ..config.update import MAX_BL, UpdateConfig
+from ._views import cuda_stream, view
+
+__all__ = ["pulsed_update", "populate_device", "clip_weights", "device_cell_fields", "pack_update", "pack_device",
+           "COUNTER_NAMES"]
+
+#: Meaning of the entries of a tile's int64 pulse counters (analog-tile.md §2.9).
+COUNTER_NAMES = ("input_pulses", "output_pulses", "coincidences_up", "coincidences_down")
+
+
+# --- packing configs into the native argument structs (field by field, same names) ---------------
+
+@functools.lru_cache(maxsize=256)
+def pack_update(update: UpdateConfig) -> "_core.UpdateArgs":
+    """``UpdateConfig`` -> ``_core.UpdateArgs``, every dataclass field copied by name."""
+    import dataclasses
+
+    args = _core.UpdateArgs()
+    for f in dataclasses.fields(update):
+        value = getattr(update, f.name)
+        if f.name == "pulse_type":
+            value = _core.PulseType[value]
+        setattr(args, f.name, value)
+    return args
+
+
+@functools.lru_cache(maxsize=256)
+def pack_device(device: PulsedDevice) -> "_core.DeviceConfigArgs":
+    """A device dataclass -> ``_core.DeviceConfigArgs``, every scalar field copied by name.
+
+    Tables (``PiecewiseStep.piecewise_up``/``_down``) travel as tensors instead.
+    """
+    import dataclasses
+
+    args = _core.DeviceConfigArgs()
+    args.model = _core.DeviceModel[device.model]
+    for f in dataclasses.fields(device):
+        value = getattr(device, f.name)
+        if isinstance(value, tuple):
+            continue
+        if not hasattr(args, f.name):
+            raise TypeError(f"pack_device: {type(device).__name__}.{f.name} has no native counterpart")
+        setattr(args, f.name, value)
+    return args
+
+
+def device_cell_fields(device: PulsedDevice) -> tuple[str, ...]:
+    """Names of the per-cell parameter arrays the device model keeps (tile state, analog-tile.md §3.2)."""
+    return tuple(_core.device_cell_fields(_core.DeviceModel[device.model]))
+
+
+def _cell_views(cells: Mapping[str, torch.Tensor], names: tuple[str, ...], where: str) -> "_core.DeviceCellViews":
+    views = _core.DeviceCellViews()
+    for name in names:
+        t = cells.get(name)
+        if not isinstance(t, torch.Tensor):
+            raise ValueError(f"{where}: cells must hold the per-cell tensor {name!r}")
+        setattr(views, name, view(t))
+    return views
+
+
+# --- population and clipping -----------------------------------------------------------------------
+
+def populate_device(device: PulsedDevice, out_size: int, in_size: int, *, seed: int,
+                    dtype: torch.dtype = torch.float32,
+                    device_: torch.device | str | None = None) -> dict[str, torch.Tensor]:
+    """Draw the per-cell parameters of a tile (device-to-device variation, once at construction).
+
+    Args:
+        device: the device model.
+        out_size, in_size: tile shape.
+        seed: population seed (``device.population_seed(tile_seed)``).
+        dtype: float32 or float64.
+        device_: torch device of the tensors.
+
+    Returns:
+        ``{name: tensor[out_size, in_size]}`` for every name of :func:`device_cell_fields`.
+
+    Spec: analog-tile.md §3.2 (draws keyed by (seed, Stream::kPopulation, call, param·cells + cell)).
+    """
+    if not isinstance(device, PulsedDevice):
+        raise TypeError(f"populate_device: device must be a PulsedDevice; got {type(device).__name__}")
+    cells = {name: torch.empty(out_size, in_size, dtype=dtype, device=device_) for name in device_cell_fields(device)}
+    ref = cells["b_min"]
+    _core.populate_device(_cell_views(cells, tuple(cells), "populate_device"), pack_device(device), int(seed),
+                          cuda_stream(ref))
+    return cells
+
+
+def clip_weights(weight: torch.Tensor, cells: Mapping[str, torch.Tensor], device: PulsedDevice, *,
+                 persistent: torch.Tensor | None = None, write_noise: bool = False, seed: int = 0,
+                 call: int = 0) -> None:
+    """Clip weights to each cell's bounds, in place (SoftBoundsReference clips ``w + r``).
+
+    With ``persistent`` (write-noise devices) the persistent weights are clipped and ``weight`` (the
+    apparent weights) becomes ``persistent + write_noise_std·dw_min·ξ`` if ``write_noise``, else a
+    copy of ``persistent``.
+
+    Spec: analog-tile.md §3.4, §3.5, §6 #12.
+    """
+    _core.clip_weights(view(weight), _cell_views(cells, device_cell_fields(device), "clip_weights"),
+                       pack_device(device), bool(write_noise), int(seed), int(call),
+                       None if persistent is None else view(persistent), cuda_stream(weight))
+
+
+# --- the pulsed update --------------------------------------------------------------------------------
+
+def _as_batch(t: object, name: str, size: int, size_name: str, weight: torch.Tensor, where: str) -> torch.Tensor:
+    if not isinstance(t, torch.Tensor):
+        raise TypeError(f"{where}: {name} must be a torch.Tensor; got {type(t).__name__}")
+    if not t.is_floating_point():
+        raise TypeError(f"{where}: {name} must be a floating-point tensor; got {t.dtype}")
+    if t.dim() < 1 or t.shape[-1] != size:
+        raise ValueError(f"{where}: {name} must have shape [..., {size_name}={size}]; got {tuple(t.shape)}")
+    if t.device != weight.device:
+        raise ValueError(f"{where}: {name} must be on the weight's device {weight.device}; got {t.device}")
+    return t.reshape(-1, size).to(weight.dtype).contiguous()
+
+
+def _check_lr(lr: object, where: str) -> float:
+    if isinstance(lr, torch.Tensor):
+        if lr.numel() != 1:
+            raise ValueError(f"{where}: lr must be a number; got a tensor of shape {tuple(lr.shape)}")
+        lr = lr.item()
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)):
+        raise TypeError(f"{where}: lr must be a number; got {type(lr).__name__}")
+    if not math.isfinite(lr):
+        raise ValueError(f"{where}: lr must be finite; got {lr!r}")
+    return float(lr)
+
+
+@torch.no_grad()
+def pulsed_update(weight: torch.Tensor, x: torch.Tensor, d: torch.Tensor, lr: float, *, update: UpdateConfig,
+                  device: PulsedDevice, cells: Mapping[str, torch.Tensor], seed: int, call: int,
+                  persistent: torch.Tensor | None = None, counters: torch.Tensor | None = None,
+                  piecewise: tuple[torch.Tensor, torch.Tensor] | None = None,
+                  where: str = "pulsed_update") -> None:
+    """Apply the pulsed update of a mini-batch to ``weight`` in place.
+
+    Every vector pair (x_b, d_b) is one update (analog-tile.md §0): BL, A and B from update and BL
+    management, Bernoulli bit lines for every input and output line, the signed coincidence count of
+    every cell, and that many device pulses applied one after another, samples in order. A positive
+    ``lr`` realises ``E[ΔW] ≈ −lr·dᵀx`` on a constant-step device.
+
+    Args:
+        weight: ``W[out, in]`` (float32/float64, contiguous); the apparent weights with write noise.
+        x: ``[..., in]`` inputs; leading dimensions are flattened into the batch.
+        d: ``[..., out]`` errors, with the same leading dimensions as ``x``.
+        lr: learning rate handed to the device (finite; sign handled per §2.5; 0 is a no-op).
+        update: the UpdateConfig (``pulse_type="none"`` gives ``W ← W − lr·dᵀx`` exactly,
+            ``"none_with_device"`` then clips to the cell bounds).
+        device: the device model; ``cells`` its per-cell tensors (:func:`populate_device`).
+        seed, call: the tile's seed and this call's value of its RNG call counter.
+        persistent: persistent weights of a write-noise device (the pulses act on them and the
+            touched cells' apparent weights are redrawn).
+        counters: int64[4] pulse counters (see ``COUNTER_NAMES``), incremented when
+            ``update.count_pulses``.
+        piecewise: the PiecewiseStep tables as tensors (made from ``device`` if omitted).
+        where: the callable named in error messages.
+
+    Raises:
+        TypeError, ValueError: bad argument types, shapes, devices, non-finite values or lr; the
+            weights are unchanged.
+
+    Spec: analog-tile.md §2, §3.
+    """
+    if not isinstance(weight, torch.Tensor) or weight.dim() != 2 or weight.dtype not in (torch.float32, torch.float64):
+        raise TypeError(f"{where}: weight must be a 2-D float32 or float64 tensor")
+    if not weight.is_contiguous():
+        raise ValueError(f"{where}: weight must be contiguous")
+    if not isinstance(update, UpdateConfig):
+        raise TypeError(f"{where}: update must be an UpdateConfig; got {type(update).__name__}")
+    if not isinstance(device, PulsedDevice):
+        raise TypeError(f"{where}: device must be a PulsedDevice; got {type(device).__name__}")
+    out_size, in_size = weight.shape
+    lr = _check_lr(lr, where)
+    xb = _as_batch(x, "x", in_size, "in_size", weight, where)
+    db = _as_batch(d, "d", out_size, "out_size", weight, where)
+    if x.shape[:-1] != d.shape[:-1]:
+        raise ValueError(f"{where}: x and d must have the same leading dimensions; "
+                         f"got {tuple(x.shape)} and {tuple(d.shape)}")
+    if not bool(torch.isfinite(xb).all()):
+        raise ValueError(f"{where}: x must be finite; got NaN or inf")
+    if not bool(torch.isfinite(db).all()):
+        raise ValueError(f"{where}: d must be finite; got NaN or inf")
+    eps = device.granularity()
+    if update.is_pulsed() and lr != 0.0:
+        bl_max = _core.testing.update_bl_max(lr, eps, update.desired_bl, update.fixed_bl, update.update_bl_management)
+        if bl_max > MAX_BL:
+            raise ValueError(f"{where}: lr must give at most {MAX_BL} pulses per vector without BL management "
+                             f"(ceil(|lr| / granularity) = {bl_max}); got lr={lr!r}")
+    names = device_cell_fields(device)
+    for name in names:
+        t = cells.get(name) if isinstance(cells, Mapping) else None
+        if not isinstance(t, torch.Tensor) or t.shape != weight.shape or t.dtype != weight.dtype \
+                or t.device != weight.device:
+            raise ValueError(f"{where}: cells[{name!r}] must be a tensor like the weight")
+    if lr == 0.0 or xb.shape[0] == 0:
+        return
+    target = weight if persistent is None else persistent
+
+    if update.pulse_type == "none":
+        target.addmm_(db.T, xb, alpha=-lr)
+        if persistent is not None:
+            weight.addmm_(db.T, xb, alpha=-lr)
+        return
+    if update.pulse_type == "none_with_device":
+        target.addmm_(db.T, xb, alpha=-lr)
+        clip_weights(weight, cells, device, persistent=persistent, write_noise=persistent is not None, seed=seed,
+                     call=call)
+        return
+
+    pw_up = pw_down = None
+    if isinstance(device, PiecewiseStep):
+        if piecewise is None:
+            piecewise = (torch.tensor(device.piecewise_up, dtype=weight.dtype, device=weight.device),
+                         torch.tensor(device.piecewise_down, dtype=weight.dtype, device=weight.device))
+        pw_up, pw_down = view(piecewise[0]), view(piecewise[1])
+    dtype_name = "float64" if weight.dtype == torch.float64 else "float32"
+    nbytes = _core.pulsed_update_workspace_bytes(pack_update(update), lr, eps, xb.shape[0], in_size, out_size,
+                                                 dtype_name)
+    workspace = torch.empty(nbytes, dtype=torch.uint8, device=weight.device)
+    counter_view = view(counters) if (counters is not None and update.count_pulses) else None
+    _core.pulsed_update(view(weight), view(xb), view(db), view(workspace), pack_update(update), pack_device(device),
+                        _cell_views(cells, names, where), lr, eps, int(seed), int(call),
+                        None if persistent is None else view(persistent), counter_view, pw_up, pw_down,
+                        cuda_stream(weight))

@@ -1,0 +1,47 @@
+"""DeviceState: the per-cell device parameters of a tile as buffers (saved, restored and moved
+with the tile), drawn once at construction from the population seed.
+
+Spec: analog-tile.md §3.2 ("all population parameters are tile state").
+"""
+from __future__ import annotations
+
+import torch
+
+from ..config.devices import PiecewiseStep, PulsedDevice
+from ..ops import update as _update
+
+__all__ = ["DeviceState"]
+
+
+class DeviceState(torch.nn.Module):
+    """Per-cell parameters of a device model: ``b_min``, ``b_max``, ``scale_up``, ``scale_down`` and
+    the model's own arrays (``slope_up``/``slope_down`` for LinearStep and SoftBounds, ``reference``
+    for SoftBoundsReference, ``gamma_up``/``gamma_down`` for PowStep), each ``[out_size, in_size]``.
+    PiecewiseStep's tables are kept as non-persistent buffers ``piecewise_up``/``piecewise_down``
+    (they are config, rebuilt on construction).
+    """
+
+    def __init__(self, device: PulsedDevice, out_size: int, in_size: int, *, seed: int,
+                 dtype: torch.dtype, device_: torch.device | str | None) -> None:
+        super().__init__()
+        self.names = _update.device_cell_fields(device)
+        cells = _update.populate_device(device, out_size, in_size, seed=seed, dtype=dtype, device_=device_)
+        for name, tensor in cells.items():
+            self.register_buffer(name, tensor)
+        if isinstance(device, PiecewiseStep):
+            self.register_buffer("piecewise_up", torch.tensor(device.piecewise_up, dtype=dtype, device=device_),
+                                 persistent=False)
+            self.register_buffer("piecewise_down", torch.tensor(device.piecewise_down, dtype=dtype, device=device_),
+                                 persistent=False)
+
+    def cells(self) -> dict[str, torch.Tensor]:
+        """The per-cell tensors by name."""
+        return {name: getattr(self, name) for name in self.names}
+
+    def piecewise(self) -> tuple[torch.Tensor, torch.Tensor] | None:
+        if hasattr(self, "piecewise_up"):
+            return self.piecewise_up, self.piecewise_down
+        return None
+
+    def extra_repr(self) -> str:
+        return ", ".join(self.names)
