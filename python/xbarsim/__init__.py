@@ -9,7 +9,7 @@ from ._build import build_info, cuda_available
 from ._core import __version__
 from .config import IOConfig, TileConfig, UpdateConfig
 from .tile import AnalogTile
-from .config.mapping import MappingConfig
+from .config import MappingConfig
 from .errors import CheckpointMismatchError
 from . import nn, optim, data, models
 from .train.checkpoint import load, save

@@ -28,8 +28,7 @@ from typing import Any, Iterator, Optional
 import torch
 from torch.utils.weak import WeakIdKeyDictionary
 
-from ..config import TileConfig
-from ..config.mapping import MappingConfig
+from ..config import MappingConfig, TileConfig
 from ..errors import CheckpointMismatchError
 from ..ops import _library
 from ..ops._checks import check_finite

@@ -10,8 +10,7 @@ from typing import Any, Optional, Union
 
 import torch
 
-from ..config import TileConfig
-from ..config.mapping import MappingConfig
+from ..config import MappingConfig, TileConfig
 from . import functional as AF
 from .base import AnalogLayerBase
 

@@ -6,8 +6,7 @@ from typing import Any, Optional
 
 import torch
 
-from ..config import TileConfig
-from ..config.mapping import MappingConfig
+from ..config import MappingConfig, TileConfig
 from . import functional as AF
 from .base import AnalogLayerBase
 
