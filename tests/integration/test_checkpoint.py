@@ -149,3 +149,13 @@ def test_lenet5_round_trip_and_map_location(tmp_path):
     xbarsim.load(path, fresh, map_location="cpu")
     for key, value in _tensors(model).items():
         assert torch.equal(value, _tensors(fresh)[key]), key
+
+
+def test_bare_tiles_are_checked_too(tmp_path):
+    """Tiles outside analog layers (e.g. an algorithm's extra tiles) get the same field-level check."""
+    holder = torch.nn.ModuleDict({"t": xbarsim.AnalogTile(3, 4, softbounds_config(16), seed=1)})
+    path = xbarsim.save(tmp_path / "t.pt", holder)
+    other = torch.nn.ModuleDict({"t": xbarsim.AnalogTile(3, 4, softbounds_config(4), seed=1)})
+    with pytest.raises(CheckpointMismatchError, match=r"t\._extra_state config\.device\.dw_min: checkpoint 0\.125, "
+                                                       r"model 0\.5"):
+        xbarsim.load(path, other)

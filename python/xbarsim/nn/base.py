@@ -34,7 +34,7 @@ from ..ops import _library
 from ..ops._checks import check_finite
 from ..tile import AnalogTile
 
-__all__ = ["AnalogLayerBase", "analog_layer_of", "analog_layers"]
+__all__ = ["AnalogLayerBase", "analog_layer_of", "analog_layers", "tile_checkpoint_mismatches"]
 
 # analog_ctx placeholder -> weakref to its layer. Keyed by identity (tensors compare elementwise),
 # weak both ways so that neither keeps the other alive; refreshed whenever the parameter object
@@ -352,11 +352,11 @@ class AnalogLayerBase(torch.nn.Module):
             raise CheckpointMismatchError(f"{type(self).__name__}.load_state_dict: " + "; ".join(problems))
 
     def checkpoint_mismatches(self, state_dict: dict | None = None, prefix: str = "",
-                              state_layer: dict | None = None) -> list[str]:
+                              state_layer: dict | None = None, *, tiles: bool = True) -> list[str]:
         """Every way a checkpoint's entries for this layer differ from this layer (empty if none).
 
-        Compares the layer layout and each tile's config field by field, so that a checkpoint from
-        another configuration is rejected with the fields named, before anything is loaded.
+        Compares the layer layout and (with ``tiles``) each tile's config field by field, so that a
+        checkpoint from another configuration is rejected with the fields named before anything loads.
         """
         problems: list[str] = []
         if state_layer is None and state_dict is not None:
@@ -366,17 +366,9 @@ class AnalogLayerBase(torch.nn.Module):
             for key in sorted(set(ours) | set(state_layer)):
                 if key != "version" and ours.get(key) != state_layer.get(key):
                     problems.append(f"{prefix}{key}: checkpoint {state_layer.get(key)!r}, model {ours.get(key)!r}")
-        if state_dict is not None:
+        if state_dict is not None and tiles:
             for k, tile in enumerate(self.tiles):
-                key = f"{prefix}tiles.{k}._extra_state"
-                tile_state = state_dict.get(key)
-                if not isinstance(tile_state, dict) or "config" not in tile_state:
-                    continue  # missing keys are reported by the caller
-                theirs, ours_cfg = tile_state["config"], tile.config.to_dict()
-                problems += [f"{key} config.{p}" for p in _dict_diff(theirs, ours_cfg)]
-                shape = tuple(tile_state.get("shape", ()))
-                if shape != (tile.out_size, tile.in_size):
-                    problems.append(f"{key} shape: checkpoint {shape}, model {(tile.out_size, tile.in_size)}")
+                problems += tile_checkpoint_mismatches(tile, state_dict, f"{prefix}tiles.{k}.")
         return problems
 
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
@@ -399,6 +391,21 @@ class AnalogLayerBase(torch.nn.Module):
         if self.eval_noise_free:
             parts.append("eval_noise_free=True")
         return ", ".join(parts)
+
+
+def tile_checkpoint_mismatches(tile: AnalogTile, state_dict: dict, prefix: str) -> list[str]:
+    """Differences between a checkpoint's extra state for ``tile`` (at ``prefix``) and the tile:
+    config fields (``forward.out_noise: checkpoint 0.06, model 0.1``) and shape. Missing entries are
+    not reported here (the caller reports missing keys)."""
+    key = prefix + "_extra_state"
+    state = state_dict.get(key)
+    if not isinstance(state, dict) or "config" not in state:
+        return []
+    problems = [f"{key} config.{p}" for p in _dict_diff(state["config"], tile.config.to_dict())]
+    shape = tuple(state.get("shape", ()))
+    if shape != (tile.out_size, tile.in_size):
+        problems.append(f"{key} shape: checkpoint {shape}, model {(tile.out_size, tile.in_size)}")
+    return problems
 
 
 def _dict_diff(theirs: Any, ours: Any, path: str = "") -> list[str]:

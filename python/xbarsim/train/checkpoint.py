@@ -23,7 +23,8 @@ import torch
 
 from .. import _core
 from ..errors import CheckpointMismatchError
-from ..nn.base import analog_layers
+from ..nn.base import analog_layers, tile_checkpoint_mismatches
+from ..tile import AnalogTile
 
 __all__ = ["save", "load", "CheckpointMismatchError", "check_compatible"]
 
@@ -138,8 +139,11 @@ def check_compatible(state_dict: dict, model: torch.nn.Module, optimizer_state: 
         if isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor):
             if a.shape != b.shape:  # dtypes may differ: load_state_dict converts (e.g. into a .double() model)
                 problems.append(f"{key}: shape {tuple(a.shape)} in the checkpoint, {tuple(b.shape)} in the model")
-    for name, layer in analog_layers(model):
-        problems += layer.checkpoint_mismatches(state_dict, f"{name}." if name else "")
+    for name, layer in analog_layers(model):  # layer layouts (in/out splits, bias kind, mapping)
+        problems += layer.checkpoint_mismatches(state_dict, f"{name}." if name else "", tiles=False)
+    for name, module in model.named_modules():  # every tile, inside a layer or not (algorithms)
+        if isinstance(module, AnalogTile):
+            problems += tile_checkpoint_mismatches(module, state_dict, f"{name}." if name else "")
     if optimizer is not None:
         if optimizer_state is None:
             problems.append("optimizer: the checkpoint has no optimizer state")
