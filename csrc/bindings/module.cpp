@@ -1,6 +1,8 @@
 // xbarsim._core: the native core. A table of contents; each op group registers itself.
 #include <pybind11/pybind11.h>
 
+#include <string>
+
 #if defined(_OPENMP)
 #include <omp.h>
 #endif
@@ -24,9 +26,16 @@ PYBIND11_MODULE(_core, m) {
     return 1;
 #endif
   }, "OpenMP threads used by the CPU loops (1 when built without OpenMP).");
+  m.def("set_openmp_threads", [](int n) {
+    if (n < 1) throw pybind11::value_error("set_openmp_threads: n must be >= 1; got " + std::to_string(n));
+#if defined(_OPENMP)
+    omp_set_num_threads(n);
+#endif
+  }, pybind11::arg("n"), "Set the OpenMP threads of the CPU loops (results never depend on it).");
 
   xbarsim::bindings::register_views(m);
   xbarsim::bindings::register_testing(m);
   xbarsim::bindings::register_io_ops(m);
   xbarsim::bindings::register_update_ops(m);
+  xbarsim::bindings::register_transfer_ops(m);
 }

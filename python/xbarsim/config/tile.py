@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ._fields import ConfigBase, require_instance
+from .algorithms import AlgorithmConfig, SingleTile
 from .devices import ConstantStep, PulsedDevice
 from .io import IOConfig
 from .update import UpdateConfig
@@ -24,15 +25,21 @@ class TileConfig(ConfigBase):
         device: the resistive device model of every cell (analog-tile.md §3). Default
             ``ConstantStep()``: aihwkit's default device (dw_min 0.001 on ±0.6, 30 % device-to-device
             and cycle-to-cycle variation); the paper's device is ``presets.PaperSoftBounds(n)``.
+        algorithm: the learning algorithm of the layer's tiles (algorithms.md): ``SingleTile()``
+            (analog SGD on one tile, the default), ``ResidualLearning``, ``TikiTaka``, ``TikiTakaV2``,
+            ``ChoppedTikiTakaV2`` or ``MixedPrecision`` (``xbarsim.algorithms``). Build tiles with
+            ``xbarsim.tile.make_tile``.
     """
 
     forward: IOConfig = field(default_factory=IOConfig)
     backward: IOConfig = field(default_factory=IOConfig)
     update: UpdateConfig = field(default_factory=UpdateConfig)
     device: PulsedDevice = field(default_factory=ConstantStep)
+    algorithm: AlgorithmConfig = field(default_factory=SingleTile)
 
     def __post_init__(self) -> None:
         require_instance(self, "forward", IOConfig)
         require_instance(self, "backward", IOConfig)
         require_instance(self, "update", UpdateConfig)
         require_instance(self, "device", PulsedDevice)
+        require_instance(self, "algorithm", AlgorithmConfig)

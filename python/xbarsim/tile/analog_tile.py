@@ -60,6 +60,9 @@ class AnalogTile(torch.nn.Module):
             config = TileConfig()
         if not isinstance(config, TileConfig):
             raise TypeError(f"AnalogTile: config must be a TileConfig; got {type(config).__name__}")
+        if type(config.algorithm).__name__ != "SingleTile":
+            raise TypeError(f"AnalogTile: config.algorithm must be SingleTile (build multi-tile algorithms with "
+                            f"xbarsim.tile.make_tile); got {type(config.algorithm).__name__}")
         if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**64:
             raise ValueError(f"AnalogTile: seed must be an int in [0, 2**64); got {seed!r}")
         if dtype not in (torch.float32, torch.float64):

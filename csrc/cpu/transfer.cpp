@@ -1,0 +1,145 @@
+// CPU loop driver of the fused transfers and the tile reduction (ops/transfer.h): events one after
+// another (each sees the writes of the previous ones), OpenMP over the quads, lines and cells of one
+// event. The math is in the headers; this file only indexes.
+#include "xbarsim/ops/transfer.h"
+
+#include <type_traits>
+#include <vector>
+
+#include "xbarsim/devices/device_visit.h"
+
+namespace xbarsim::cpu {
+namespace {
+
+// A transfer event touches one line (a few hundred cells): forking an OpenMP team costs more than the
+// work unless the loop is large (dense reads, very long lines), and a busy-waiting team is ruinous on a
+// loaded machine. Loops fork only above this many element operations.
+constexpr int64_t kParallelMinWork = int64_t(1) << 15;
+
+// Phase 1 of the pulsed update for the single vector (x_w, d_w) of an event: BL/A/B and bit lines
+// (prepare_samples of csrc/cpu/pulsed_update.cpp for b = 0, minus the active-line list).
+template <typename T>
+void prepare_write(const UpdateKernelParams<T>& p) {
+  T x_max = T(0), d_max = T(0);
+  for (int64_t j = 0; j < p.in; ++j) {
+    const T v = p.x[j] < T(0) ? -p.x[j] : p.x[j];
+    x_max = v > x_max ? v : x_max;
+  }
+  for (int64_t i = 0; i < p.out; ++i) {
+    const T v = p.d[i] < T(0) ? -p.d[i] : p.d[i];
+    d_max = v > d_max ? v : d_max;
+  }
+  const BlAb ab = sample_bl_ab(p, x_max, d_max);
+  p.bl[0] = ab.bl;
+  if (ab.bl == 0) return;
+  int64_t fired_x = 0, fired_d = 0;
+  if (is_stochastic(p.type)) {
+    const int64_t gx = (p.in + 3) / 4, gd = (p.out + 3) / 4;
+#pragma omp parallel for schedule(static) reduction(+ : fired_x, fired_d) if ((gx + gd) * p.bl_max > kParallelMinWork)
+    for (int64_t g = 0; g < gx + gd; ++g) {
+      if (g < gx) fired_x += sample_bit_group(p, 0, false, g, ab);
+      else fired_d += sample_bit_group(p, 0, true, g - gx, ab);
+    }
+  } else {
+    for (int64_t j = 0; j < p.in; ++j) fired_x += sample_line_value(p, 0, false, j, ab);
+    for (int64_t i = 0; i < p.out; ++i) fired_d += sample_line_value(p, 0, true, i, ab);
+  }
+  if (p.counters != nullptr) {
+    p.counters[kCounterInputPulses] += fired_x;
+    p.counters[kCounterOutputPulses] += fired_d;
+  }
+}
+
+template <class Model, typename T>
+void write_line(const TransferEventParams<T>& e, const TransferShared<T>& s) {
+  const UpdateKernelParams<T>& p = e.write;
+  const int64_t n = transfer_lines_out(s);
+  if (!is_pulsed(p.type)) {
+    if (p.abs_lr == 0.0) return;
+    const bool clip = p.type == PulseType::kNoneWithDevice;
+    for (int64_t k = 0; k < n; ++k) transfer_write_cell_exact<Model>(e, s, k, clip);
+    return;
+  }
+  if (p.abs_lr == 0.0) return;
+  prepare_write(p);
+  int64_t n_up = 0, n_down = 0;
+#pragma omp parallel for schedule(static) reduction(+ : n_up, n_down) if (n * p.bl_max > kParallelMinWork)
+  for (int64_t k = 0; k < n; ++k) {
+    const int64_t c = transfer_write_cell<Model>(e, s, k);
+    if (c > 0) n_up += c; else n_down -= c;
+  }
+  if (p.counters != nullptr) {
+    p.counters[kCounterCoincidencesUp] += n_up;
+    p.counters[kCounterCoincidencesDown] += n_down;
+  }
+}
+
+template <typename T>
+void run_event(const TransferEventParams<T>& e, const TransferShared<T>& s) {
+  const int64_t n_in = transfer_lines_in(s), n_out = transfer_lines_out(s);
+  // 1. the one-hot input and its DAC
+  for (int64_t k = 0; k < n_in; ++k) transfer_fill_onehot(e, s, k);
+  const int64_t quads_in = io_quads(n_in);
+#pragma omp parallel for schedule(static) if (n_in > kParallelMinWork)
+  for (int64_t q = 0; q < quads_in; ++q) transfer_dac_quad(e, s, q);
+  // 2. MVM and output stage
+  const T w_row = s.need_vnorm ? s.w_noise * transfer_vnorm(e, s) : T(0);
+  const int64_t quads_out = io_quads(n_out);
+  const int64_t read_work = s.inp_dense ? n_out * n_in : n_out;
+#pragma omp parallel for schedule(static) if (read_work > kParallelMinWork)
+  for (int64_t q = 0; q < quads_out; ++q) transfer_read_quad(e, s, q, w_row);
+  // 3. the written vector (direct value or buffer step), then the pulsed write of the line
+  for (int64_t k = 0; k < n_out; ++k) transfer_write_value(e, s, k);
+  visit_device(e.model, [&](auto model) { write_line<decltype(model)>(e, s); });
+}
+
+template <typename T>
+void run(const TransferArgs& a) {
+  const int64_t n = detail::n_events(a);
+  if (n == 0) return;
+  std::vector<TransferEventParams<T>> events(static_cast<size_t>(n));
+  detail::build_transfer_events<T>(a, events.data());
+  const TransferShared<T> s = detail::make_transfer_shared<T>(a);
+  for (const TransferEventParams<T>& e : events) run_event(e, s);
+}
+
+template <typename T>
+void reduce(const TileReduceArgs& a) {
+  TileReduceParams<T> p{};
+  p.n_tiles = a.n_tiles;
+  for (int32_t n = 0; n < a.n_tiles; ++n) {
+    p.tiles[n] = a.tiles[n].ptr<const T>();
+    p.gammas[n] = T(a.gammas[n]);
+  }
+  p.out = a.out.ptr<T>();
+  p.numel = a.out.numel();
+#pragma omp parallel for schedule(static) if (p.numel * p.n_tiles > kParallelMinWork)
+  for (int64_t k = 0; k < p.numel; ++k) tile_reduce_element(p, k);
+}
+
+template <typename T>
+void accumulate(const ChiAccumulateArgs& a) {
+  ChiAccumulateParams<T> p{a.chi.ptr<T>(), a.x.ptr<const T>(), a.d.ptr<const T>(), a.x.shape[0], a.x.shape[1],
+                           a.d.shape[1], T(a.lr)};
+  const int64_t cells = p.in * p.out;
+#pragma omp parallel for schedule(static) if (cells * p.m > kParallelMinWork)
+  for (int64_t c = 0; c < cells; ++c) chi_accumulate_element(p, c);
+}
+
+}  // namespace
+
+void chi_accumulate(const ChiAccumulateArgs& a) {
+  dispatch_floating(a.chi.dtype, "chi_accumulate",
+                    [&](auto* tag) { accumulate<std::remove_pointer_t<decltype(tag)>>(a); });
+}
+
+void transfer(const TransferArgs& a) {
+  dispatch_floating(a.tiles[0].weight.dtype, "transfer",
+                    [&](auto* tag) { run<std::remove_pointer_t<decltype(tag)>>(a); });
+}
+
+void tile_reduce(const TileReduceArgs& a) {
+  dispatch_floating(a.out.dtype, "tile_reduce", [&](auto* tag) { reduce<std::remove_pointer_t<decltype(tag)>>(a); });
+}
+
+}  // namespace xbarsim::cpu

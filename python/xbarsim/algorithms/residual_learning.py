@@ -1,0 +1,191 @@
+"""Residual learning and Tiki-Taka v1: the cascade of open-loop transfers between tiles.
+
+One update call (``update(x, d, lr)``, one mini-batch):
+
+1. validate everything (a rejected call changes nothing);
+2. plan the call with the schedule (periods, due transfers, lines, warm start);
+3. for each segment of the plan: the pulsed gradient update of the gradient tile N with its vectors
+   (rate ``η_N``), then every transfer due after them, all in one fused op call;
+4. recompute the visible weight W̄ (one fused reduction).
+
+Transfers read one line of tile n (one-hot forward read through ``transfer_io``, factor −1) and write it
+into the same line of tile n − 1 as a pulsed rank-1 update with rate β_n: no reset (TT-v1 optionally
+resets with ``with_reset_prob``), no threshold, no digital buffer.
+
+Spec: algorithms.md §2–§6, §8.2, §11.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import torch
+
+from ..config import TileConfig
+from ..config.algorithms import ResidualLearning, SingleTile, TikiTaka
+from ..ops import transfer as _transfer
+from .base import MultiTile, transfer_tile
+from .schedule import CascadeSchedule, TransferEvent
+
+__all__ = ["TransferCascadeTile", "ResidualLearningTile", "TikiTakaTile"]
+
+
+class TransferCascadeTile(MultiTile):
+    """Runtime shared by the cascade algorithms (ResidualLearning, TikiTaka, TikiTakaV2, c-TTv2).
+
+    Subclasses choose the kind of transfer (``"direct"``, ``"buffered"``, ``"chopped"``) and the rates.
+    """
+
+    kind = "direct"
+
+    def __init__(self, out_size: int, in_size: int, config: TileConfig, seed: int = 0, *,
+                 device: torch.device | str | None = None, dtype: torch.dtype = torch.float32) -> None:
+        super().__init__(out_size, in_size, config, seed, device=device, dtype=dtype)
+        algo = self.algorithm
+        self.transfer_columns = bool(getattr(algo, "transfer_columns", True))
+        lines = in_size if self.transfer_columns else out_size
+        self.schedule = CascadeSchedule(
+            self.n_tiles, lines, self.transfer_periods(), units_in_mbatch=self.units_in_mbatch(),
+            n_reads_per_transfer=int(getattr(algo, "n_reads_per_transfer", 1)),
+            random_selection=bool(getattr(algo, "random_selection", False)),
+            warm_start=getattr(algo, "warm_start", "none"))
+
+    # --- configuration hooks ---------------------------------------------------------------------
+    def transfer_periods(self) -> Sequence[float]:
+        return self.algorithm.periods(self.out_size, self.in_size)  # type: ignore[attr-defined]
+
+    def units_in_mbatch(self) -> bool:
+        return bool(self.algorithm.units_in_mbatch)  # type: ignore[attr-defined]
+
+    def sub_config(self, index: int) -> TileConfig:
+        cfg = self.config.replace(algorithm=SingleTile())
+        grad_dev = getattr(self.config.algorithm, "gradient_device", None)
+        if grad_dev is not None and index == self.config.algorithm.num_tiles() - 1:
+            cfg = cfg.replace(device=grad_dev)
+        return cfg
+
+    def fast_rate(self, lr: float, xb: torch.Tensor, db: torch.Tensor) -> float:
+        """Pulse-count rate η_N of the gradient tile (algorithms.md §4)."""
+        return self.algorithm.fast_rate(lr)  # type: ignore[attr-defined]
+
+    def source_rates(self, lr: float) -> tuple[float, ...]:
+        """β_n of transfers from each source tile n (algorithms.md §4)."""
+        return self.algorithm.transfer_rates(lr)  # type: ignore[attr-defined]
+
+    def event_rates(self, ev: TransferEvent, betas: Sequence[float]) -> tuple[float, float, float]:
+        """(write lr, buffer gain, buffer divisor) of an event; direct transfers write with β_source."""
+        return betas[ev.source], 0.0, 1.0
+
+    def gradient_vectors(self, xb: torch.Tensor, db: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The vectors the gradient tile receives (chopped TT-v2 flips their signs)."""
+        return xb, db
+
+    # --- state -----------------------------------------------------------------------------------
+    def algorithm_state(self) -> dict[str, Any]:
+        return {"schedule": self.schedule.state()}
+
+    def load_algorithm_state(self, state: dict[str, Any]) -> None:
+        if "schedule" in state:
+            self.schedule.load_state(state["schedule"])
+
+    def signal_warm_start(self) -> bool:
+        """Raise the warm-start plateau signal (consumed at the next update; algorithms.md §6)."""
+        if self.schedule.warm_start == "none":
+            return False
+        self.schedule.signal()
+        return True
+
+    # --- update ----------------------------------------------------------------------------------
+    def _random_line(self, n_lines: int) -> int:
+        return _transfer.random_line(self.seed, self.next_call(), 0, n_lines)
+
+    @torch.no_grad()
+    def update(self, x: torch.Tensor, d: torch.Tensor, lr: float) -> None:
+        """One update cycle: gradient pulses on tile N, then the due transfers (algorithms.md §11 step 3).
+
+        Args:
+            x: inputs ``[..., in_size]``; d: errors ``[..., out_size]`` computed at W̄ (same leading dims).
+            lr: the optimizer's current learning rate (scaled into η_N and β_n by the algorithm's flags).
+        """
+        where = f"{type(self).__name__}.update"
+        xb, db, lr = self._batch(x, d, lr, where)
+        eta = self.fast_rate(lr, xb, db)
+        betas = self.source_rates(lr)
+        segments = self.schedule.plan(xb.shape[0], self._random_line, enabled=[b != 0 for b in betas])
+        xg, dg = None, None
+        start = 0
+        for seg in segments:
+            if seg.n_vectors > 0:
+                stop = start + seg.n_vectors
+                xg, dg = self.gradient_vectors(xb[start:stop], db[start:stop])
+                self.gradient_tile.update(xg, dg, eta)
+                start = stop
+            if seg.events:
+                self.run_transfers(seg.events, betas)
+        self.refresh_weight()
+
+    def transfer_kwargs(self) -> dict[str, Any]:
+        algo = self.algorithm
+        return {"io": algo.transfer_io_eff(), "update": algo.transfer_update,  # type: ignore[attr-defined]
+                "transpose": not self.transfer_columns, "kind": self.kind}
+
+    def run_transfers(self, events: Sequence[TransferEvent], betas: Sequence[float]) -> None:
+        """All events of one point of the step, in order, in one fused op call."""
+        rows, rates = [], []
+        for ev in events:
+            src, tgt = self.tiles[ev.source], self.tiles[ev.target]
+            for line in ev.lines:
+                read_call = src.next_call()
+                write_call = tgt.next_call()
+                rows.append((ev.source, ev.target, line, read_call, write_call, ev.source - 1))
+                rates.append(self.event_rates(ev, betas))
+        _transfer.transfer_([transfer_tile(t) for t in self.tiles], torch.tensor(rows, dtype=torch.int64),
+                            torch.tensor(rates, dtype=torch.float64), where=f"{type(self).__name__}.update",
+                            **self.transfer_kwargs())
+        self.after_transfers(events)
+
+    def after_transfers(self, events: Sequence[TransferEvent]) -> None:
+        """Hook run after the transfers of one point of the step (resets, chopper flips)."""
+
+
+class ResidualLearningTile(TransferCascadeTile):
+    """Residual learning (algorithms.md §2–§6): see :class:`~xbarsim.algorithms.ResidualLearning`."""
+
+    algorithm: ResidualLearning
+
+
+class TikiTakaTile(TransferCascadeTile):
+    """Tiki-Taka v1 (algorithms.md §8.2): the cascade with an optional reset of the read line."""
+
+    algorithm: TikiTaka
+
+    def after_transfers(self, events: Sequence[TransferEvent]) -> None:
+        p = self.algorithm.with_reset_prob
+        if p <= 0:
+            return
+        call = self.next_call()
+        index = 0
+        for ev in events:
+            for line in ev.lines:
+                u = _transfer.uniform(self.seed, call, index)
+                index += 1
+                if u < p:
+                    self._reset_line(ev.source, line)
+
+    @torch.no_grad()
+    def _reset_line(self, source: int, line: int) -> None:
+        """Reset one line of a tile: ``w ← reset + reset_std·ξ``, clipped to the cells' bounds
+        (analog-tile.md §3.5; the device's mean reset value, without its device-to-device spread)."""
+        tile = self.tiles[source]
+        dev = tile.config.device
+        base = tile.weight if tile.weight_persistent is None else tile.weight_persistent
+        w = base.clone()
+        n = self.out_size if self.transfer_columns else self.in_size
+        xi = torch.empty(n, dtype=torch.float32, device=w.device)
+        _transfer.fill_normal_(xi, self.seed, self.next_call())
+        values = dev.reset + dev.reset_std * xi.to(w.dtype)
+        if self.transfer_columns:
+            w[:, line] = values
+        else:
+            w[line, :] = values
+        tile.set_weights(w)
+

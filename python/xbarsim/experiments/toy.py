@@ -1,0 +1,165 @@
+"""The paper's least-squares toy (Fig. 7 right): squared error of residual learning vs tile count.
+
+``min_w (w − b)²`` for many 16-bit targets b at once: a ``[n_targets, 1]`` tile stack whose row k is
+an independent ``1 × 1`` problem (its own cells, its own device-to-device draws), input x = 1, no bias,
+batch 1, loss ``Σ_k (y_k − b_k)²`` so that every row gets its own gradient ``2(y_k − b_k)``. The rows
+share only the input line's pulse train, which correlates their noise; the spread over seeds is
+therefore reported next to the spread over targets.
+
+Usage::
+
+    python -m xbarsim.experiments.toy --tiles 1 2 3 4 --steps 40000 --targets 100 --seeds 3 \\
+        --variant paper --out toy_results            # JSON + CSV (+ PNG when matplotlib is installed)
+
+Spec: algorithms.md §10 (protocol), §9 check 3; presets in :func:`xbarsim.presets.paper.toy_least_squares`.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import pathlib
+import time
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from ..algorithms import make_tile
+from ..presets.paper import TOY_VARIANTS, toy_least_squares
+
+__all__ = ["random_targets", "simulate", "measure", "main"]
+
+
+def random_targets(n: int, seed: int) -> torch.Tensor:
+    """``b = −1 + k·2/(2¹⁶ − 1)``, k uniform on {0, …, 2¹⁶ − 1} (algorithms.md §10), float64."""
+    g = torch.Generator().manual_seed(seed)
+    k = torch.randint(0, 2**16, (n,), generator=g, dtype=torch.int64)
+    return -1.0 + k.to(torch.float64) * (2.0 / (2**16 - 1))
+
+
+@torch.no_grad()
+def simulate(n_tiles: int, targets: torch.Tensor, steps: int, *, seed: int = 0, variant: str = "paper",
+             device_noise: bool = True, sgd_lr: float | None = None, record_every: int = 1,
+             device: str = "cpu") -> np.ndarray:
+    """Run the toy; returns the squared errors ``(W̄_k − b_k)²`` after every ``record_every`` steps,
+    shape ``[steps // record_every, n_targets]`` (float64).
+
+    Tiles start at zero (the digital initial weight is 0). One step: forward read of W̄ (perfect IO),
+    ``d = 2(y − b)``, ``update(x, d, lr)`` (gradient pulses, due transfers, W̄ recomputed).
+    """
+    preset = toy_least_squares(n_tiles, variant=variant, device_noise=device_noise, sgd_lr=sgd_lr)
+    b = targets.to(device=device, dtype=torch.float64)
+    tile = make_tile(b.numel(), 1, preset.config, seed=seed, device=device, dtype=torch.float64)
+    tile.set_weights(torch.zeros(b.numel(), 1, dtype=torch.float64, device=device))
+    x = torch.full((1, 1), preset.x, dtype=torch.float64, device=device)
+    out = np.empty((steps // record_every, b.numel()))
+    for t in range(steps):
+        y = tile.forward(x)[0]
+        d = 2.0 * (y - b)
+        tile.update(x, d[None, :], preset.lr)
+        if (t + 1) % record_every == 0:
+            w = tile.weight[:, 0]  # W̄ of a multi-tile, W of a single tile
+            out[(t + 1) // record_every - 1] = ((w - b) ** 2).cpu().numpy()
+    return out
+
+
+def measure(tiles: Sequence[int], *, steps: int, n_targets: int, seeds: Sequence[int], variant: str = "paper",
+            device_noise: bool = True, sgd_lr: float | None = None, tail: float = 0.5, record_every: int = 10,
+            device: str = "cpu") -> dict:
+    """Time-averaged squared error over the last ``tail`` of the run, per tile count.
+
+    Returns a JSON-compatible dict: per tile count the mean over targets and seeds, the standard
+    error over seeds, the median over targets, and the error curve (mean over targets and seeds).
+    """
+    results: dict = {"variant": variant, "device_noise": device_noise, "steps": steps, "n_targets": n_targets,
+                     "seeds": list(seeds), "tail": tail, "record_every": record_every, "tiles": {}}
+    for n in tiles:
+        per_seed, curves, per_target = [], [], []
+        t0 = time.perf_counter()
+        for s in seeds:
+            b = random_targets(n_targets, 1000 + s)
+            err = simulate(n, b, steps, seed=s, variant=variant, device_noise=device_noise, sgd_lr=sgd_lr,
+                           record_every=record_every, device=device)
+            start = int(len(err) * (1.0 - tail))
+            per_seed.append(float(err[start:].mean()))
+            per_target.append(err[start:].mean(axis=0))
+            curves.append(err.mean(axis=1))
+        pts = np.concatenate(per_target)
+        k = len(per_seed)
+        results["tiles"][str(n)] = {
+            "mean": float(np.mean(per_seed)),
+            "sem_over_seeds": float(np.std(per_seed, ddof=1) / math.sqrt(k)) if k > 1 else float("nan"),
+            "per_seed": per_seed,
+            "median_over_targets": float(np.median(pts)),
+            "curve": np.mean(curves, axis=0).tolist(),
+            "seconds": time.perf_counter() - t0,
+            "preset_notes": toy_least_squares(n, variant=variant, device_noise=device_noise).notes,
+        }
+    return results
+
+
+def _write(results: dict, out: pathlib.Path) -> list[pathlib.Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    tag = f"toy_{results['variant']}_{'noisy' if results['device_noise'] else 'noisefree'}"
+    paths = [out / f"{tag}.json", out / f"{tag}.csv"]
+    paths[0].write_text(json.dumps(results, indent=1))
+    with paths[1].open("w", newline="") as f:
+        w = csv.writer(f)
+        tiles = list(results["tiles"])
+        w.writerow(["step"] + [f"tiles_{n}" for n in tiles])
+        curves = [results["tiles"][n]["curve"] for n in tiles]
+        for i in range(len(curves[0])):
+            w.writerow([(i + 1) * results["record_every"]] + [c[i] for c in curves])
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:  # plotting is optional
+        return paths
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for n, r in results["tiles"].items():
+        steps = np.arange(1, len(r["curve"]) + 1) * results["record_every"]
+        label = "analog SGD (1 tile)" if n == "1" else f"residual learning, {n} tiles"
+        ax.semilogy(steps, r["curve"], label=f"{label}: {r['mean']:.3g}")
+    ax.set_xlabel("step")
+    ax.set_ylabel("mean squared error (W̄ − b)²")
+    ax.set_title(f"least-squares toy, variant {results['variant']}, "
+                 f"{'noisy' if results['device_noise'] else 'noise-free'} 4-state SoftBounds")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    png = out / f"{tag}.png"
+    fig.savefig(png, dpi=120)
+    plt.close(fig)
+    return paths + [png]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--tiles", type=int, nargs="+", default=[1, 2, 3, 4])
+    p.add_argument("--steps", type=int, default=40000)
+    p.add_argument("--targets", type=int, default=100)
+    p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--variant", choices=TOY_VARIANTS, default="paper")
+    p.add_argument("--noise-free", action="store_true", help="device without variation (the theory's ALD)")
+    p.add_argument("--sgd-lr", type=float, default=None)
+    p.add_argument("--tail", type=float, default=0.5)
+    p.add_argument("--record-every", type=int, default=10)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--out", type=pathlib.Path, default=pathlib.Path("toy_results"))
+    a = p.parse_args(argv)
+    res = measure(a.tiles, steps=a.steps, n_targets=a.targets, seeds=list(range(a.seeds)), variant=a.variant,
+                  device_noise=not a.noise_free, sgd_lr=a.sgd_lr, tail=a.tail, record_every=a.record_every,
+                  device=a.device)
+    for n, r in res["tiles"].items():
+        print(f"tiles={n}: mean sq. error {r['mean']:.4g} ± {r['sem_over_seeds']:.2g} (seeds), "
+              f"median over targets {r['median_over_targets']:.4g}, {r['seconds']:.1f} s")
+    for path in _write(res, a.out):
+        print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
