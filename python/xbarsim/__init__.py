@@ -9,6 +9,11 @@ from ._build import build_info, cuda_available
 from ._core import __version__
 from .config import IOConfig, TileConfig, UpdateConfig
 from .tile import AnalogTile
+from .config import MappingConfig
+from .errors import CheckpointMismatchError
+from . import nn, optim, data, models
+from .train.checkpoint import load, save
 
 __all__ = ["__version__", "build_info", "cuda_available", "ops", "algorithms", "devices", "presets", "IOConfig", "TileConfig",
            "UpdateConfig", "AnalogTile"]
+__all__ += ["MappingConfig", "CheckpointMismatchError", "nn", "optim", "data", "models", "save", "load"]

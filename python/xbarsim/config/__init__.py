@@ -2,8 +2,9 @@
 from .devices import (ConstantStep, ExpStep, LinearStep, PiecewiseStep, PowStep, PulsedDevice, SoftBounds,
                       SoftBoundsReference)
 from .io import IOConfig
+from .mapping import MappingConfig
 from .tile import TileConfig
 from .update import UpdateConfig
 
 __all__ = ["IOConfig", "TileConfig", "UpdateConfig", "PulsedDevice", "ConstantStep", "LinearStep", "SoftBounds",
-           "SoftBoundsReference", "ExpStep", "PowStep", "PiecewiseStep"]
+           "SoftBoundsReference", "ExpStep", "PowStep", "PiecewiseStep", "MappingConfig"]
