@@ -32,7 +32,7 @@ from ..config import MappingConfig, TileConfig
 from ..errors import CheckpointMismatchError
 from ..ops import _library
 from ..ops._checks import check_finite
-from ..tile import AnalogTile
+from ..tile import AnalogTile, make_tile
 
 __all__ = ["AnalogLayerBase", "analog_layer_of", "analog_layers", "tile_checkpoint_mismatches"]
 
@@ -119,7 +119,7 @@ class AnalogLayerBase(torch.nn.Module):
         self.seed = seed
         self.in_splits, self.out_splits = mapping.split_sizes(in_size + int(self.analog_bias), out_size)
         self.tiles = torch.nn.ModuleList(
-            AnalogTile(o, i, config, (seed + k * _SEED_STRIDE) % 2**64, device=device, dtype=dtype)
+            make_tile(o, i, config, (seed + k * _SEED_STRIDE) % 2**64, device=device, dtype=dtype)
             for k, (o, i) in enumerate((o, i) for o in self.out_splits for i in self.in_splits)
         )
         self.analog_ctx = torch.nn.Parameter(torch.zeros((), device=device, dtype=dtype))

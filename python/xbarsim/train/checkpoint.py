@@ -24,6 +24,7 @@ import torch
 from .. import _core
 from ..errors import CheckpointMismatchError
 from ..nn.base import analog_layers, tile_checkpoint_mismatches
+from ..algorithms import MultiTile
 from ..tile import AnalogTile
 
 __all__ = ["save", "load", "CheckpointMismatchError", "check_compatible"]
@@ -142,7 +143,7 @@ def check_compatible(state_dict: dict, model: torch.nn.Module, optimizer_state: 
     for name, layer in analog_layers(model):  # layer layouts (in/out splits, bias kind, mapping)
         problems += layer.checkpoint_mismatches(state_dict, f"{name}." if name else "", tiles=False)
     for name, module in model.named_modules():  # every tile, inside a layer or not (algorithms)
-        if isinstance(module, AnalogTile):
+        if isinstance(module, (AnalogTile, MultiTile)):
             problems += tile_checkpoint_mismatches(module, state_dict, f"{name}." if name else "")
     if optimizer is not None:
         if optimizer_state is None:
