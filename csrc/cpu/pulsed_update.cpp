@@ -24,7 +24,9 @@ double prepare_samples(const UpdateKernelParams<T>& p) {
   double work2 = static_cast<double>(p.out) * static_cast<double>(p.m);
   const double work1 = static_cast<double>(p.m) * static_cast<double>(p.in + p.out) *
                        (1.0 + static_cast<double>(p.bl_max) / 16.0);
-#pragma omp parallel for schedule(dynamic, 1) reduction(+ : fired_x, fired_d, work2) if (work1 >= kParallelWork)
+  // Static, contiguous blocks of vectors: the output-line arrays are [out, m, ...], so neighbouring
+  // vectors write neighbouring words, and interleaved vectors on two threads would share cache lines.
+#pragma omp parallel for schedule(static) reduction(+ : fired_x, fired_d, work2) if (work1 >= kParallelWork)
   for (int64_t b = 0; b < p.m; ++b) {
     const T* xb = p.x + b * p.in;
     const T* db = p.d + b * p.out;
