@@ -92,7 +92,31 @@ class MultiTile(torch.nn.Module):
             for k in range(n))
         self.register_buffer("weight", torch.zeros(out_size, in_size, device=device, dtype=dtype))
         self.register_buffer("nm_running_max", torch.full((2,), -1.0, device=device, dtype=dtype))
+        self._prepared: _transfer.PreparedTiles | None = None  # native arguments of the tiles (a cache)
+        self._reduce_views: tuple | None = None
         self.refresh_weight()
+
+    # --- caches of native arguments (rebuilt whenever the tensors move) ----------------------------
+    def _tiles_key(self) -> tuple:
+        return tuple((t.weight.data_ptr(), t.weight.device, t.weight.dtype, t.seed,
+                      None if t.weight_persistent is None else t.weight_persistent.data_ptr()) for t in self.tiles)
+
+    def prepared_tiles(self) -> _transfer.PreparedTiles:
+        """The tiles' native transfer arguments, rebuilt when a tile's storage, device or seed changed."""
+        if self._prepared is None or self._prepared.key != self._tiles_key():
+            self._prepared = _transfer.PreparedTiles([transfer_tile(t) for t in self.tiles])
+        return self._prepared
+
+    def _apply(self, fn, recurse=True):  # .to(), .cuda(), .double(): tensors are replaced
+        self._prepared = None
+        self._reduce_views = None
+        return super()._apply(fn, recurse)
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_prepared"] = None  # views are not copyable; they are rebuilt on use
+        state["_reduce_views"] = None
+        return state
 
     # --- configuration ---------------------------------------------------------------------------
     def sub_config(self, index: int) -> TileConfig:
@@ -145,7 +169,11 @@ class MultiTile(torch.nn.Module):
     @torch.no_grad()
     def refresh_weight(self) -> None:
         """Recompute the visible weight W̄ = Σ_n γ_n W⁽ⁿ⁾ (one fused pass; algorithms.md §1)."""
-        _transfer.reduce_tiles_(self.weight, [t.weight for t in self.tiles], self.gammas())
+        weights = [t.weight for t in self.tiles]
+        key = (self.weight.data_ptr(), self._tiles_key())
+        if self._reduce_views is None or self._reduce_views[0] != key:
+            self._reduce_views = (key, (_transfer.view(self.weight), [_transfer.view(w) for w in weights]))
+        _transfer.reduce_tiles_(self.weight, weights, self.gammas(), views=self._reduce_views[1])
 
     def get_weights(self) -> torch.Tensor:
         """A copy of the visible weight W̄ ``[out_size, in_size]``."""

@@ -23,7 +23,7 @@ import torch
 from ..config import TileConfig
 from ..config.algorithms import ResidualLearning, SingleTile, TikiTaka
 from ..ops import transfer as _transfer
-from .base import MultiTile, transfer_tile
+from .base import MultiTile
 from .schedule import CascadeSchedule, TransferEvent
 
 __all__ = ["TransferCascadeTile", "ResidualLearningTile", "TikiTakaTile"]
@@ -138,7 +138,7 @@ class TransferCascadeTile(MultiTile):
                 write_call = tgt.next_call()
                 rows.append((ev.source, ev.target, line, read_call, write_call, ev.source - 1))
                 rates.append(self.event_rates(ev, betas))
-        _transfer.transfer_([transfer_tile(t) for t in self.tiles], torch.tensor(rows, dtype=torch.int64),
+        _transfer.transfer_(self.prepared_tiles(), torch.tensor(rows, dtype=torch.int64),
                             torch.tensor(rates, dtype=torch.float64), where=f"{type(self).__name__}.update",
                             **self.transfer_kwargs())
         self.after_transfers(events)

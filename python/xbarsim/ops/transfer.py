@@ -29,7 +29,7 @@ from . import mvm as _mvm
 from . import update as _update
 from ._views import cuda_stream, view
 
-__all__ = ["TransferTile", "transfer_", "reduce_tiles_", "chi_accumulate_", "random_line", "uniform", "fill_normal_",
+__all__ = ["TransferTile", "PreparedTiles", "tiles_key", "transfer_", "reduce_tiles_", "chi_accumulate_", "random_line", "uniform", "fill_normal_",
            "fill_uniform_", "EVENT_COLUMNS", "RATE_COLUMNS", "KINDS"]
 
 #: Columns of the int64 event table: source, target, line, read call, write call, buffer index (−1: none).
@@ -76,16 +76,51 @@ def _read_path(io: IOConfig) -> IOConfig:
                     noise_management="none", bound_management="none")
 
 
+class PreparedTiles:
+    """The native arguments of a set of tiles (views, packed device configs), built once and reused.
+
+    Building views costs more than a small transfer; a compound keeps one of these and rebuilds it
+    when its tensors move (``key`` holds the weights' data pointers, device and dtype).
+    """
+
+    __slots__ = ("key", "n", "weights", "persistents", "counters", "cells", "pw_up", "pw_down", "devices",
+                 "granularities", "seeds", "device", "dtype")
+
+    def __init__(self, tiles: Sequence[TransferTile], where: str = "transfer_") -> None:
+        if not 1 <= len(tiles) <= MAX_TILES:
+            raise ValueError(f"{where}: tiles must hold 1 to {MAX_TILES} tiles; got {len(tiles)}")
+        self.key = tiles_key(tiles)
+        self.n = len(tiles)
+        self.weights = [view(t.weight) for t in tiles]
+        self.persistents = [_opt_view(t.persistent) for t in tiles]
+        self.counters = [_opt_view(t.counters) for t in tiles]
+        self.cells = [_update._cell_views(t.cells, _update.device_cell_fields(t.device), where) for t in tiles]
+        self.pw_up = [None if t.piecewise is None else view(t.piecewise[0]) for t in tiles]
+        self.pw_down = [None if t.piecewise is None else view(t.piecewise[1]) for t in tiles]
+        self.devices = [_update.pack_device(t.device) for t in tiles]
+        self.granularities = [float(t.device.granularity()) for t in tiles]
+        self.seeds = [int(t.seed) for t in tiles]
+        self.device = tiles[0].weight.device
+        self.dtype = tiles[0].weight.dtype
+
+
+def tiles_key(tiles: Sequence[TransferTile]) -> tuple:
+    """What a :class:`PreparedTiles` depends on that can change: the tensors' storage and the seeds."""
+    return tuple((t.weight.data_ptr(), t.weight.device, t.weight.dtype, t.seed,
+                  None if t.persistent is None else t.persistent.data_ptr()) for t in tiles)
+
+
 @torch.no_grad()
-def transfer_(tiles: Sequence[TransferTile], events: torch.Tensor, rates: torch.Tensor, *, io: IOConfig,
-              update: UpdateConfig, transpose: bool = False, kind: str = "direct",
+def transfer_(tiles: Sequence[TransferTile] | PreparedTiles, events: torch.Tensor, rates: torch.Tensor, *,
+              io: IOConfig, update: UpdateConfig, transpose: bool = False, kind: str = "direct",
               buffers: Optional[torch.Tensor] = None, chop_in: Optional[torch.Tensor] = None,
               chop_out: Optional[torch.Tensor] = None, buffer_bl: int = 1, momentum: float = 0.0,
               forget_buffer: bool = True, no_buffer: bool = False, where: str = "transfer_") -> None:
     """Run the transfer events of one call, in order, in place on the tiles (and buffers).
 
     Args:
-        tiles: the tiles of the compound (xbarsim order), at most 16, same shape, dtype and device.
+        tiles: the tiles of the compound (xbarsim order), at most 16, same shape, dtype and device, or
+            their :class:`PreparedTiles`.
         events: int64 ``[E, 6]`` in host memory, columns :data:`EVENT_COLUMNS`.
         rates: float64 ``[E, 3]`` in host memory, columns :data:`RATE_COLUMNS`.
         io: the transfer read path (noise and bound management must be "none").
@@ -113,8 +148,7 @@ def transfer_(tiles: Sequence[TransferTile], events: torch.Tensor, rates: torch.
     if not io.is_perfect and (io.noise_management != "none" or io.bound_management != "none"):
         raise ValueError(f"{where}: io must have noise_management and bound_management 'none'; "
                          f"got {io.noise_management!r}, {io.bound_management!r}")
-    if not 1 <= len(tiles) <= MAX_TILES:
-        raise ValueError(f"{where}: tiles must hold 1 to {MAX_TILES} tiles; got {len(tiles)}")
+    prepared = tiles if isinstance(tiles, PreparedTiles) else PreparedTiles(tiles, where)
     for name, t, dtype, cols in (("events", events, torch.int64, len(EVENT_COLUMNS)),
                                  ("rates", rates, torch.float64, len(RATE_COLUMNS))):
         if not isinstance(t, torch.Tensor) or t.dtype != dtype or t.dim() != 2 or t.shape[1] != cols:
@@ -129,41 +163,41 @@ def transfer_(tiles: Sequence[TransferTile], events: torch.Tensor, rates: torch.
     io = _read_path(io)
     if not bool(torch.isfinite(rates).all()):
         raise ValueError(f"{where}: rates must be finite")
-    w0 = tiles[0].weight
     events = events.contiguous()
     rates = rates.contiguous()
-    weights = [t.weight for t in tiles]
-    granularities = [float(t.device.granularity()) for t in tiles]
-    nbytes = _core.transfer_scratch_bytes([view(w) for w in weights], granularities, view(events), view(rates),
-                                          _update.pack_update(update))
-    scratch = torch.empty(nbytes, dtype=torch.uint8, device=w0.device)
+    ev_v, rt_v, upd = view(events), view(rates), _update.pack_update(update)
+    nbytes = _core.transfer_scratch_bytes(prepared.weights, prepared.granularities, ev_v, rt_v, upd)
+    scratch = torch.empty(nbytes, dtype=torch.uint8, device=prepared.device)
     params = None
-    if w0.device.type == "cuda":
-        dtype_name = "float64" if w0.dtype == torch.float64 else "float32"
+    if prepared.device.type == "cuda":
+        dtype_name = "float64" if prepared.dtype == torch.float64 else "float32"
         params = torch.empty(_core.transfer_event_bytes(dtype_name) * events.shape[0], dtype=torch.uint8,
-                             device=w0.device)
-    cells = [_update._cell_views(t.cells, _update.device_cell_fields(t.device), where) for t in tiles]
-    pw_up = [None if t.piecewise is None else view(t.piecewise[0]) for t in tiles]
-    pw_down = [None if t.piecewise is None else view(t.piecewise[1]) for t in tiles]
-    counters = [_opt_view(t.counters) if update.count_pulses else None for t in tiles]
-    _core.transfer([view(w) for w in weights], [_opt_view(t.persistent) for t in tiles], counters, cells, pw_up,
-                   pw_down, [_update.pack_device(t.device) for t in tiles], granularities,
-                   [int(t.seed) for t in tiles], view(events), view(rates), view(scratch), _opt_view(params),
-                   _mvm.io_params(io, bool(transpose)), float(io.out_scale), _update.pack_update(update),
+                             device=prepared.device)
+    counters = prepared.counters if update.count_pulses else [None] * prepared.n
+    stream = cuda_stream(scratch)
+    _core.transfer(prepared.weights, prepared.persistents, counters, prepared.cells, prepared.pw_up,
+                   prepared.pw_down, prepared.devices, prepared.granularities, prepared.seeds, ev_v, rt_v,
+                   view(scratch), _opt_view(params), _mvm.io_params(io, bool(transpose)), float(io.out_scale), upd,
                    bool(transpose), KINDS[kind], _opt_view(buffers), _opt_view(chop_in), _opt_view(chop_out),
-                   int(buffer_bl), float(momentum), bool(forget_buffer), bool(no_buffer), cuda_stream(w0))
+                   int(buffer_bl), float(momentum), bool(forget_buffer), bool(no_buffer), stream)
 
 
 @torch.no_grad()
-def reduce_tiles_(out: torch.Tensor, weights: Sequence[torch.Tensor], gammas: Sequence[float]) -> torch.Tensor:
-    """``out = Σ_n gammas[n]·weights[n]`` (summed in tile order, one pass; algorithms.md §1)."""
+def reduce_tiles_(out: torch.Tensor, weights: Sequence[torch.Tensor], gammas: Sequence[float], *,
+                  views: Optional[tuple] = None) -> torch.Tensor:
+    """``out = Σ_n gammas[n]·weights[n]`` (summed in tile order, one pass; algorithms.md §1).
+
+    ``views``: ``(view(out), [view(w) for w in weights])`` made earlier by the caller for the same
+    tensors (skips rebuilding them).
+    """
     if len(weights) != len(gammas) or not 1 <= len(weights) <= MAX_TILES:
         raise ValueError(f"reduce_tiles_: weights and gammas must have the same length in [1, {MAX_TILES}]; "
                          f"got {len(weights)} and {len(gammas)}")
     for g in gammas:
         if not math.isfinite(g):
             raise ValueError(f"reduce_tiles_: gammas must be finite; got {list(gammas)!r}")
-    _core.tile_reduce(view(out), [view(w) for w in weights], [float(g) for g in gammas], cuda_stream(out))
+    out_v, w_v = views if views is not None else (view(out), [view(w) for w in weights])
+    _core.tile_reduce(out_v, w_v, [float(g) for g in gammas], cuda_stream(out))
     return out
 
 
