@@ -4,6 +4,8 @@
 // skipped. Results do not depend on the thread count (every draw is keyed by position).
 #include "xbarsim/ops/pulsed_update.h"
 
+#include <algorithm>
+#include <cmath>
 #include <vector>
 
 #include "xbarsim/devices/device_visit.h"
@@ -24,17 +26,24 @@ double prepare_samples(const UpdateKernelParams<T>& p) {
   double work2 = static_cast<double>(p.out) * static_cast<double>(p.m);
   const double work1 = static_cast<double>(p.m) * static_cast<double>(p.in + p.out) *
                        (1.0 + static_cast<double>(p.bl_max) / 16.0);
-#pragma omp parallel for schedule(dynamic, 1) reduction(+ : fired_x, fired_d, work2) if (work1 >= kParallelWork)
+  // Static, contiguous blocks of vectors: the output-line arrays are [out, m, ...], so neighbouring
+  // vectors write neighbouring words, and interleaved vectors on two threads would share cache lines.
+#pragma omp parallel reduction(+ : fired_x, fired_d, work2) if (work1 >= kParallelWork)
+  {
+  // The lines' probabilities of one vector, computed in one tight loop (padded to whole groups).
+  std::vector<T> prob(static_cast<size_t>(4 * ((std::max(p.in, p.out) + 3) / 4)), T(0));
+#pragma omp for schedule(static)
   for (int64_t b = 0; b < p.m; ++b) {
     const T* xb = p.x + b * p.in;
     const T* db = p.d + b * p.out;
+    // Max-reductions (exact in any order); fabs instead of a sign test keeps them branch-free.
     T x_max = T(0), d_max = T(0);
     for (int64_t j = 0; j < p.in; ++j) {
-      const T v = xb[j] < T(0) ? -xb[j] : xb[j];
+      const T v = std::fabs(xb[j]);
       x_max = v > x_max ? v : x_max;
     }
     for (int64_t i = 0; i < p.out; ++i) {
-      const T v = db[i] < T(0) ? -db[i] : db[i];
+      const T v = std::fabs(db[i]);
       d_max = v > d_max ? v : d_max;
     }
     const BlAb ab = sample_bl_ab(p, x_max, d_max);
@@ -44,13 +53,21 @@ double prepare_samples(const UpdateKernelParams<T>& p) {
     if (ab.bl > 0) {
       if (stochastic) {
         const int64_t gx = (p.in + 3) / 4, gd = (p.out + 3) / 4;
-        for (int64_t g = 0; g < gx; ++g) fired_x += sample_bit_group(p, b, false, g, ab);
-        for (int64_t g = 0; g < gd; ++g) fired_d += sample_bit_group(p, b, true, g, ab);
+        for (int side = 0; side < 2; ++side) {
+          const bool side_d = side == 1;
+          const int64_t lines = side_d ? p.out : p.in, groups = side_d ? gd : gx;
+          for (int64_t line = 0; line < lines; ++line) prob[line] = sample_line_probability(p, b, side_d, line, ab);
+          for (int64_t line = lines; line < 4 * groups; ++line) prob[line] = T(0);
+          int64_t fired = 0;
+          for (int64_t g = 0; g < groups; ++g) fired += sample_bit_group_from(p, b, side_d, g, ab, prob.data() + 4 * g);
+          (side_d ? fired_d : fired_x) += fired;
+        }
         const uint64_t* bx = p.bits_x + b * p.in * p.words;
         for (int64_t j = 0; j < p.in; ++j) {
           uint64_t any = 0;
           for (int32_t w = 0; w < p.words; ++w) any |= bx[j * p.words + w];
-          if (any != 0) act[n_act++] = static_cast<int32_t>(j);
+          act[n_act] = static_cast<int32_t>(j);  // branch-free compaction: whether a line fired is random
+          n_act += any != 0;
         }
         int64_t n_act_d = 0;
         for (int64_t i = 0; i < p.out; ++i) {
@@ -73,6 +90,7 @@ double prepare_samples(const UpdateKernelParams<T>& p) {
       }
     }
     p.n_act[b] = n_act;
+  }
   }
   if (p.counters != nullptr) {
     p.counters[kCounterInputPulses] += fired_x;

@@ -159,3 +159,32 @@ def test_bare_tiles_are_checked_too(tmp_path):
     with pytest.raises(CheckpointMismatchError, match=r"t\._extra_state config\.device\.dw_min: checkpoint 0\.125, "
                                                        r"model 0\.5"):
         xbarsim.load(path, other)
+
+
+def _resl_config(gamma=0.5):
+    from xbarsim.algorithms import ResidualLearning
+    from xbarsim.presets import PaperSoftBounds
+
+    algorithm = ResidualLearning(n_tiles=3, gamma=gamma, transfer_every=2.0, transfer_lr=0.1, fast_lr=1.0,
+                                 scale_fast_lr=False, scale_transfer_lr=False)
+    return xbarsim.TileConfig(device=PaperSoftBounds(4), algorithm=algorithm)
+
+
+def test_multi_tile_algorithm_layers_resume_bit_identically(tmp_path):
+    """Layers run config.algorithm's runtime; its tiles, counters and pointers are checkpointed too."""
+    batches = _batches(8, seed=3)
+    model = _model(seed=5, config=_resl_config())
+    assert type(model[1].tiles[0]).__name__ == "ResidualLearningTile" and model[1].tiles[0].n_tiles == 3
+    opt = AnalogSGD(model.parameters(), lr=0.1)
+    _train(model, opt, batches[:3])  # an odd number of mini-batches: mid-period for transfer_every=2
+    path = xbarsim.save(tmp_path / "resl.pt", model, opt)
+    _train(model, opt, batches[3:])
+    fresh = _model(seed=6, config=_resl_config())
+    fresh_opt = AnalogSGD(fresh.parameters(), lr=0.1)
+    xbarsim.load(path, fresh, fresh_opt)
+    _train(fresh, fresh_opt, batches[3:])
+    for key, value in _tensors(model).items():
+        assert torch.equal(value, _tensors(fresh)[key]), key
+    with pytest.raises(CheckpointMismatchError, match=r"1\.tiles\.0\._extra_state config\.algorithm\.gamma: "
+                                                       r"checkpoint 0\.5, model 0\.25"):
+        xbarsim.load(path, _model(seed=6, config=_resl_config(gamma=0.25)))

@@ -205,3 +205,21 @@ def test_extra_repr_mentions_the_mapping():
     layer = AnalogLinear(10, 4, mapping=xbarsim.MappingConfig(max_in_size=4), digital_bias=False)
     text = repr(layer)
     assert "in_features=10, out_features=4, bias=True" in text and "analog_bias=True" in text and "tiles=1x3" in text
+
+
+def test_layers_build_the_runtime_of_the_configured_algorithm():
+    from xbarsim.algorithms import MixedPrecision, ResidualLearning, signal_warm_start
+    from xbarsim.presets import PaperSoftBounds
+
+    resl = xbarsim.TileConfig(device=PaperSoftBounds(4), algorithm=ResidualLearning(
+        n_tiles=3, gamma=0.5, warm_start="paper", scale_fast_lr=False))
+    model = torch.nn.Sequential(AnalogConv2d(1, 2, 3, config=resl, seed=0, mapping=xbarsim.MappingConfig(max_in_size=5)),
+                                torch.nn.Flatten(),
+                                AnalogLinear(2 * 4 * 4, 3, config=xbarsim.TileConfig(algorithm=MixedPrecision()), seed=1))
+    assert [type(t).__name__ for t in model[0].tiles] == ["ResidualLearningTile"] * 2
+    assert type(model[2].tiles[0]).__name__ == "MixedPrecisionTile"
+    w0 = [layer.get_weights()[0].clone() for layer in (model[0], model[2])]
+    model(torch.rand(2, 1, 6, 6)).square().sum().backward()
+    xbarsim.optim.AnalogSGD(model.parameters(), lr=0.1).step()
+    assert any(not torch.equal(layer.get_weights()[0], w) for layer, w in zip((model[0], model[2]), w0))
+    assert signal_warm_start(model) == 2  # the training loop's hook reaches the tiles inside layers

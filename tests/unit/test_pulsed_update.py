@@ -354,9 +354,9 @@ SCRIPT = """
 import torch, xbarsim
 from xbarsim import presets
 cfg = xbarsim.TileConfig(device=presets.ReRamArrayOM(), update=xbarsim.UpdateConfig(count_pulses=True))
-t = xbarsim.AnalogTile(33, 47, cfg, seed=5)
+t = xbarsim.AnalogTile(64, 200, cfg, seed=5)  # large enough for both phases to run in parallel
 g = torch.Generator().manual_seed(0)
-t.update(torch.rand(40, 47, generator=g), torch.randn(40, 33, generator=g), 0.5)
+t.update(torch.rand(100, 200, generator=g), torch.randn(100, 64, generator=g), 0.5)
 torch.save((t.weight, t.weight_persistent, t.pulse_counters), {path!r})
 """
 

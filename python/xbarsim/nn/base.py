@@ -28,6 +28,7 @@ from typing import Any, Iterator, Optional
 import torch
 from torch.utils.weak import WeakIdKeyDictionary
 
+from ..algorithms import MultiTile, make_tile
 from ..config import MappingConfig, TileConfig
 from ..errors import CheckpointMismatchError
 from ..ops import _library
@@ -77,7 +78,8 @@ class AnalogLayerBase(torch.nn.Module):
     extra input line of constant 1 (the last one), stored and trained in the tiles.
 
     Attributes:
-        tiles: the tiles, row-major over (output block, input block).
+        tiles: the tiles, row-major over (output block, input block): :class:`~xbarsim.AnalogTile` s,
+            or with a multi-tile ``config.algorithm`` its runtimes (``xbarsim.algorithms.make_tile``).
         analog_ctx: the placeholder parameter recognised by :mod:`xbarsim.optim`.
         bias: the digital bias parameter (None without bias or with an analog bias).
         config, mapping, digital_bias, eval_noise_free: as given.
@@ -118,6 +120,8 @@ class AnalogLayerBase(torch.nn.Module):
         self.eval_noise_free = eval_noise_free
         self.seed = seed
         self.in_splits, self.out_splits = mapping.split_sizes(in_size + int(self.analog_bias), out_size)
+        # make_tile: an AnalogTile for analog SGD, or the multi-tile runtime of config.algorithm
+        # (residual learning, Tiki-Taka, mixed precision); both have the same interface.
         self.tiles = torch.nn.ModuleList(
             make_tile(o, i, config, (seed + k * _SEED_STRIDE) % 2**64, device=device, dtype=dtype)
             for k, (o, i) in enumerate((o, i) for o in self.out_splits for i in self.in_splits)
@@ -163,7 +167,7 @@ class AnalogLayerBase(torch.nn.Module):
     def dtype(self) -> torch.dtype:
         return self.analog_ctx.dtype
 
-    def _tile(self, i: int, j: int) -> AnalogTile:
+    def _tile(self, i: int, j: int) -> AnalogTile | MultiTile:
         return self.tiles[i * len(self.in_splits) + j]  # type: ignore[return-value]
 
     @staticmethod
@@ -393,7 +397,7 @@ class AnalogLayerBase(torch.nn.Module):
         return ", ".join(parts)
 
 
-def tile_checkpoint_mismatches(tile: AnalogTile, state_dict: dict, prefix: str) -> list[str]:
+def tile_checkpoint_mismatches(tile: AnalogTile | MultiTile, state_dict: dict, prefix: str) -> list[str]:
     """Differences between a checkpoint's extra state for ``tile`` (at ``prefix``) and the tile:
     config fields (``forward.out_noise: checkpoint 0.06, model 0.1``) and shape. Missing entries are
     not reported here (the caller reports missing keys)."""

@@ -118,7 +118,13 @@ class AnalogTile(torch.nn.Module):
 
     @torch.no_grad()
     def set_weights(self, weights: torch.Tensor) -> None:
-        """Set ``W`` (copied; shape ``[out_size, in_size]``, finite values)."""
+        """Set ``W`` (copied; shape ``[out_size, in_size]``, finite values), clipped to each cell's bounds.
+
+        With write noise the persistent weights are set and the apparent ones (``weight``) redrawn if
+        ``apply_write_noise_on_set`` (consuming one value of the RNG call counter).
+
+        Spec: analog-tile.md §3.4, §3.5.
+        """
         if not isinstance(weights, torch.Tensor):
             raise TypeError(f"AnalogTile.set_weights: weights must be a torch.Tensor; got {type(weights).__name__}")
         if tuple(weights.shape) != (self.out_size, self.in_size):
@@ -136,7 +142,10 @@ class AnalogTile(torch.nn.Module):
 
     @torch.no_grad()
     def clip_weights(self) -> None:
-        """Clip the weights to each cell's bounds; redraws the write noise of every cell (§3.4, §3.5)."""
+        """Clip the weights to each cell's bounds; redraws the write noise of every cell.
+
+        Spec: analog-tile.md §3.4, §3.5, §6 #12.
+        """
         redraw = self.config.device.has_write_noise()
         self._clip_to_device(write_noise=redraw, call=self.next_call() if redraw else 0)
 
@@ -146,7 +155,10 @@ class AnalogTile(torch.nn.Module):
 
     # --- pulsed update ------------------------------------------------------------------------------
     def granularity(self) -> float:
-        """ε of the tile's device: the weight change of one mean pulse (analog-tile.md §3.6)."""
+        """ε of the tile's device: the weight change of one mean pulse.
+
+        Spec: analog-tile.md §3.6.
+        """
         return self.config.device.granularity()
 
     @torch.no_grad()
@@ -163,6 +175,8 @@ class AnalogTile(torch.nn.Module):
 
         Consumes one value of the RNG call counter per successful call. On bad input a ValueError or
         TypeError names the argument and the tile is unchanged.
+
+        Spec: analog-tile.md §2 (update), §3 (device), §2.9 (counters when ``count_pulses``).
         """
         cfg = self.config.update if update is None else update
         if not isinstance(cfg, UpdateConfig):

@@ -23,8 +23,8 @@ import torch
 
 from .. import _core
 from ..errors import CheckpointMismatchError
-from ..nn.base import analog_layers, tile_checkpoint_mismatches
 from ..algorithms import MultiTile
+from ..nn.base import analog_layers, tile_checkpoint_mismatches
 from ..tile import AnalogTile
 
 __all__ = ["save", "load", "CheckpointMismatchError", "check_compatible"]
@@ -142,7 +142,12 @@ def check_compatible(state_dict: dict, model: torch.nn.Module, optimizer_state: 
                 problems.append(f"{key}: shape {tuple(a.shape)} in the checkpoint, {tuple(b.shape)} in the model")
     for name, layer in analog_layers(model):  # layer layouts (in/out splits, bias kind, mapping)
         problems += layer.checkpoint_mismatches(state_dict, f"{name}." if name else "", tiles=False)
-    for name, module in model.named_modules():  # every tile, inside a layer or not (algorithms)
+    compounds: list[str] = []
+    for name, module in model.named_modules():  # every tile runtime, inside a layer or not
+        if any(name.startswith(c + ".") or (c == "" and name) for c in compounds):
+            continue  # the physical tiles of a multi-tile runtime: its own config covers theirs
+        if isinstance(module, MultiTile):
+            compounds.append(name)
         if isinstance(module, (AnalogTile, MultiTile)):
             problems += tile_checkpoint_mismatches(module, state_dict, f"{name}." if name else "")
     if optimizer is not None:

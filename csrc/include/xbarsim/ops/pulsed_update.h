@@ -215,19 +215,14 @@ XB_HD XB_INLINE T sample_line_probability(const UpdateKernelParams<T>& p, int64_
   return pulse_probability(v_abs, scale, p.res, p.sto_round, u);
 }
 
-// Stochastic types: all bit-line words of lines 4g..4g+3 of one side of sample b, stored in the
-// workspace. Returns the number of pulses those lines fired (for the counters).
+// Stochastic types: all bit-line words of lines 4g..4g+3 of one side of sample b, from the lines'
+// probabilities prob[0..4) (0 past the last line), stored in the workspace. Returns the number of
+// pulses those lines fired (for the counters).
 template <typename T>
-XB_HD XB_INLINE int64_t sample_bit_group(const UpdateKernelParams<T>& p, int64_t b, bool side_d, int64_t g,
-                                         const BlAb& ab) {
+XB_HD XB_INLINE int64_t sample_bit_group_from(const UpdateKernelParams<T>& p, int64_t b, bool side_d, int64_t g,
+                                              const BlAb& ab, const T prob[4]) {
   const int64_t lines = side_d ? p.out : p.in;
   const int64_t groups = (lines + 3) / 4;
-  T prob[4];
-  XB_UNROLL
-  for (int l = 0; l < 4; ++l) {
-    const int64_t line = 4 * g + l;
-    prob[l] = line < lines ? sample_line_probability(p, b, side_d, line, ab) : T(0);
-  }
   int64_t fired = 0;
   for (int32_t word = 0; word < p.words; ++word) {
     uint64_t bits[4];
@@ -253,6 +248,20 @@ XB_HD XB_INLINE int64_t sample_bit_group(const UpdateKernelParams<T>& p, int64_t
     }
   }
   return fired;
+}
+
+// The same, computing the four probabilities itself.
+template <typename T>
+XB_HD XB_INLINE int64_t sample_bit_group(const UpdateKernelParams<T>& p, int64_t b, bool side_d, int64_t g,
+                                         const BlAb& ab) {
+  const int64_t lines = side_d ? p.out : p.in;
+  T prob[4];
+  XB_UNROLL
+  for (int l = 0; l < 4; ++l) {
+    const int64_t line = 4 * g + l;
+    prob[l] = line < lines ? sample_line_probability(p, b, side_d, line, ab) : T(0);
+  }
+  return sample_bit_group_from(p, b, side_d, g, ab, prob);
 }
 
 // Deterministic types: the value of one line (§2.7), stored in the workspace. Returns the line's
