@@ -149,7 +149,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--record-every", type=int, default=10)
     p.add_argument("--device", default="cpu")
     p.add_argument("--out", type=pathlib.Path, default=pathlib.Path("toy_results"))
+    p.add_argument("--threads", type=int, default=1,
+                   help="OpenMP threads of the CPU ops (default 1: the tiles are n_targets × 1)")
     a = p.parse_args(argv)
+    if a.device == "cpu":
+        from .. import _core
+
+        _core.set_openmp_threads(a.threads)
     res = measure(a.tiles, steps=a.steps, n_targets=a.targets, seeds=list(range(a.seeds)), variant=a.variant,
                   device_noise=not a.noise_free, sgd_lr=a.sgd_lr, tail=a.tail, record_every=a.record_every,
                   device=a.device)
