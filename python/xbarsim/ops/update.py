@@ -203,7 +203,7 @@ def pulsed_update(weight: torch.Tensor, x: torch.Tensor, d: torch.Tensor, lr: fl
         raise ValueError(f"{where}: d must be finite; got NaN or inf")
     eps = device.granularity()
     if update.is_pulsed() and lr != 0.0:
-        bl_max = _core.testing.update_bl_max(lr, eps, update.desired_bl, update.fixed_bl, update.update_bl_management)
+        bl_max = _core.update_bl_max(lr, eps, update.desired_bl, update.fixed_bl, update.update_bl_management)
         if bl_max > MAX_BL:
             raise ValueError(f"{where}: lr must give at most {MAX_BL} pulses per vector without BL management "
                              f"(ceil(|lr| / granularity) = {bl_max}); got lr={lr!r}")
