@@ -66,28 +66,79 @@ def _sync(device: str, fn):
     return wrapped
 
 
+def _interleaved(steps: dict, device: str, rounds: int) -> tuple[dict, dict]:
+    """Median wall time and (CPU only) median process CPU time with one OpenMP thread of each step,
+    measured round-robin (one step of every config per round) so that a shared machine's changing load
+    falls on all configs alike. Process CPU time with one thread measures the work itself."""
+    import statistics
+    import time
+
+    from xbarsim import _core
+
+    wall = {k: [] for k in steps}
+    cpu = {k: [] for k in steps}
+    for fn in steps.values():  # warm-up
+        fn()
+        fn()
+    for _ in range(rounds):
+        for k, fn in steps.items():
+            if device == "cuda":
+                start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+                start.record()
+                fn()
+                end.record()
+                torch.cuda.synchronize()
+                wall[k].append(start.elapsed_time(end))
+            else:
+                t0 = time.perf_counter()
+                fn()
+                wall[k].append((time.perf_counter() - t0) * 1e3)
+    if device == "cpu":
+        threads = _core.openmp_threads()
+        _core.set_openmp_threads(1)
+        try:
+            for _ in range(rounds):
+                for k, fn in steps.items():
+                    t0 = time.process_time()
+                    fn()
+                    cpu[k].append((time.process_time() - t0) * 1e3)
+        finally:
+            _core.set_openmp_threads(threads)
+    med = statistics.median
+    return {k: med(v) for k, v in wall.items()}, {k: med(v) for k, v in cpu.items() if v}
+
+
+def _rows(label: str, tiles, steps: dict, device: str, rounds: int, base: float, baseline: str) -> list[dict]:
+    wall, cpu = _interleaved(steps, device, rounds)
+    rows = []
+    for n in tiles:
+        case = f"{label} " + ("analog SGD 1 tile" if n == 1 else f"residual {n} tiles")
+        extra = {"n_tiles": n}
+        if n > 1:
+            extra["per_extra_tile_pct"] = round(100.0 * (wall[n] / wall[1] - 1.0) / (n - 1), 2)
+        if cpu:
+            extra["cpu_time_ms_1thread"] = round(cpu[n], 3)
+            if n > 1:
+                extra["per_extra_tile_pct_cpu_time"] = round(100.0 * (cpu[n] / cpu[1] - 1.0) / (n - 1), 2)
+        rows.append(row(SUITE, case, device, wall[n], base, baseline, **extra))
+    return rows
+
+
 def run(device: str, quick: bool) -> list[dict]:
     out_size, in_size, batch = (64, 196, 25) if quick else (256, 784, 100)
     tiles = (1, 2, 4) if quick else (1, 2, 4, 6, 8)
-    repeats = 3 if quick else 10
+    rounds = 3 if quick else 15
     g = torch.Generator().manual_seed(0)
     x = (torch.rand(batch, in_size, generator=g)).to(device)
     d = (torch.randn(batch, out_size, generator=g) * 0.2).to(device)
     w = (torch.randn(out_size, in_size, generator=g) * 0.05).to(device)
-    base = time_fn(_sync(device, _digital_step(w.clone(), x, d)), device, warmup=2, repeats=repeats)
-    rows = []
-    sgd_ms = None
+    base = time_fn(_sync(device, _digital_step(w.clone(), x, d)), device, warmup=2, repeats=rounds)
+    steps = {}
     for n in tiles:
         tile = make_tile(out_size, in_size, _config(n), seed=1, device=device)
         tile.set_weights(w)
-        ms = time_fn(_sync(device, _layer_step(tile, x, d)), device, warmup=3, repeats=repeats, min_time_s=0.5)
-        if n == 1:
-            sgd_ms = ms
-        case = f"{out_size}x{in_size} b{batch} " + ("analog SGD 1 tile" if n == 1 else f"residual {n} tiles")
-        extra = {"n_tiles": n}
-        if n > 1 and sgd_ms:
-            extra["per_extra_tile_pct"] = round(100.0 * (ms / sgd_ms - 1.0) / (n - 1), 2)
-        rows.append(row(SUITE, case, device, ms, base, "torch digital step", **extra))
+        steps[n] = _sync(device, _layer_step(tile, x, d))
+    rows = _rows(f"{out_size}x{in_size} b{batch}", tiles, steps, device, rounds, base, "torch digital step")
     rows.extend(_lenet_rows(device, quick))
     return rows
 
@@ -104,7 +155,7 @@ def _lenet_rows(device: str, quick: bool) -> list[dict]:
     g = torch.Generator().manual_seed(0)
     images = torch.rand(batch, 1, 28, 28, generator=g).to(device)
     labels = torch.randint(0, 10, (batch,), generator=g).to(device)
-    repeats = 3 if quick else 5
+    rounds = 3 if quick else 9
 
     def model_step(model, opt):
         def step():
@@ -116,21 +167,13 @@ def _lenet_rows(device: str, quick: bool) -> list[dict]:
 
     digital = lenet5(None).to(device)
     base = time_fn(_sync(device, model_step(digital, torch.optim.SGD(digital.parameters(), lr=0.05))), device,
-                   warmup=2, repeats=repeats)
-    rows = []
-    sgd_ms = None
-    for n in ((1, 2, 4) if quick else (1, 2, 4, 6, 8)):
+                   warmup=2, repeats=rounds)
+    tiles = (1, 2, 4) if quick else (1, 2, 4, 6, 8)
+    steps = {}
+    for n in tiles:
         model = lenet5(_config(n), seed=1).to(device)
-        ms = time_fn(_sync(device, model_step(model, AnalogSGD(model.parameters(), lr=0.05))), device, warmup=2,
-                     repeats=repeats, min_time_s=0.5)
-        if n == 1:
-            sgd_ms = ms
-        extra = {"n_tiles": n}
-        if n > 1 and sgd_ms:
-            extra["per_extra_tile_pct"] = round(100.0 * (ms / sgd_ms - 1.0) / (n - 1), 2)
-        case = "LeNet-5 b16 " + ("analog SGD 1 tile" if n == 1 else f"residual {n} tiles")
-        rows.append(row(SUITE, case, device, ms, base, "torch digital LeNet-5 step", **extra))
-    return rows
+        steps[n] = _sync(device, model_step(model, AnalogSGD(model.parameters(), lr=0.05)))
+    return _rows("LeNet-5 b16", tiles, steps, device, rounds, base, "torch digital LeNet-5 step")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 // Fused transfers between the tiles of a multi-tile algorithm: every transfer due at one point of a
 // step (all source tiles, every line read), executed in order in one call (one CUDA block), plus the
-// reduction of the visible weight W̄ = Σ_n γ_n W⁽ⁿ⁾.
+// reduction of the visible weight W̄ = Σ_n γ_n W⁽ⁿ⁾ and mixed precision's accumulator χ += lr·dᵀx.
 // Spec: algorithms.md §3.3 (direct transfer), §3.5 (fusion), §8.3 (TT-v2 buffer), §8.4 (chopped
 // buffer); analog-tile.md §1.9 (transfer reads), §2 (pulsed write).
 // Invariants: the bodies are pure and XB_HD and only compose the read-path stages (io/*.h,
