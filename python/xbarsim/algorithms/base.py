@@ -19,6 +19,7 @@ import torch
 
 from ..config import TileConfig
 from ..config.algorithms import SingleTile
+from ..ops import _checks
 from ..ops import mvm as _mvm
 from ..ops import transfer as _transfer
 from ..tile import AnalogTile
@@ -259,10 +260,8 @@ class MultiTile(torch.nn.Module):
             raise ValueError(f"{where}: lr must be finite; got {lr!r}")
         xb = x.reshape(-1, self.in_size).to(self.weight.dtype).contiguous()
         db = d.reshape(-1, self.out_size).to(self.weight.dtype).contiguous()
-        if not bool(torch.isfinite(xb).all()):
-            raise ValueError(f"{where}: x must be finite; got NaN or inf")
-        if not bool(torch.isfinite(db).all()):
-            raise ValueError(f"{where}: d must be finite; got NaN or inf")
+        _checks.check_finite(where, "x", xb)  # one reduction; off with xbarsim.ops.set_input_checks(False)
+        _checks.check_finite(where, "d", db)
         return xb, db, float(lr)
 
     def update(self, x: torch.Tensor, d: torch.Tensor, lr: float) -> None:
