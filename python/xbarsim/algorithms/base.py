@@ -260,7 +260,8 @@ class MultiTile(torch.nn.Module):
             raise ValueError(f"{where}: lr must be finite; got {lr!r}")
         xb = x.reshape(-1, self.in_size).to(self.weight.dtype).contiguous()
         db = d.reshape(-1, self.out_size).to(self.weight.dtype).contiguous()
-        _checks.check_finite(where, "x", xb)  # one reduction; off with xbarsim.ops.set_input_checks(False)
+        # One reduction each; skipped with xbarsim.ops.set_input_checks(False) like every op's check.
+        _checks.check_finite(where, "x", xb)
         _checks.check_finite(where, "d", db)
         return xb, db, float(lr)
 

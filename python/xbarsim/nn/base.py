@@ -33,7 +33,7 @@ from ..config import MappingConfig, TileConfig
 from ..errors import CheckpointMismatchError
 from ..ops import _library
 from ..ops._checks import check_finite
-from ..tile import AnalogTile, make_tile
+from ..tile import AnalogTile
 
 __all__ = ["AnalogLayerBase", "analog_layer_of", "analog_layers", "tile_checkpoint_mismatches"]
 
