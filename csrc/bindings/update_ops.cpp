@@ -352,6 +352,13 @@ void register_update_ops(py::module_& m) {
 
   m.def("device_cell_fields", &cell_field_names, py::arg("model"),
         "Names of the per-cell parameter arrays a device model keeps (tile state).");
+  m.def("update_bl_max",
+        [](double lr, double granularity, int32_t desired_bl, bool fixed_bl, bool update_bl_management) {
+          return update_bl_max(lr < 0 ? -lr : lr, granularity, desired_bl, fixed_bl, update_bl_management);
+        },
+        py::arg("lr"), py::arg("granularity"), py::arg("desired_bl"), py::arg("fixed_bl"),
+        py::arg("update_bl_management"),
+        "The longest pulse train any vector of a call can get (analog-tile.md §2.3 step 1).");
   m.def("pulsed_update_workspace_bytes", &workspace_bytes, py::arg("update"), py::arg("lr"), py::arg("granularity"),
         py::arg("m"), py::arg("in_size"), py::arg("out_size"), py::arg("dtype"),
         "Bytes of the uint8 workspace pulsed_update needs for this call.");

@@ -56,7 +56,7 @@ double prepare_samples(const UpdateKernelParams<T>& p) {
         for (int side = 0; side < 2; ++side) {
           const bool side_d = side == 1;
           const int64_t lines = side_d ? p.out : p.in, groups = side_d ? gd : gx;
-          for (int64_t line = 0; line < lines; ++line) prob[line] = sample_line_probability(p, b, side_d, line, ab);
+          sample_line_probabilities(p, b, side_d, ab, 0, lines, prob.data());
           for (int64_t line = lines; line < 4 * groups; ++line) prob[line] = T(0);
           int64_t fired = 0;
           for (int64_t g = 0; g < groups; ++g) fired += sample_bit_group_from(p, b, side_d, g, ab, prob.data() + 4 * g);

@@ -8,16 +8,13 @@ below hold over all of them. Spec: experiments.md §1 (Table 1 settings), algori
 """
 from __future__ import annotations
 
-import gzip
-import struct
-
-import numpy as np
 import pytest
 import torch
 
 from xbarsim import _core
 from xbarsim.algorithms import MixedPrecision, ResidualLearning, SingleTile, TikiTaka, TikiTakaV2, make_tile
 from xbarsim.config import IOConfig, TileConfig
+from xbarsim.data import load_mnist_like
 from xbarsim.presets import PaperSoftBounds
 
 PERFECT = IOConfig(is_perfect=True)
@@ -34,24 +31,11 @@ ALGORITHMS = {
 }
 
 
-def _idx(path):
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    nd = data[3]
-    dims = struct.unpack(">" + "I" * nd, data[4:4 + 4 * nd])
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * nd).reshape(dims)
-
-
 @pytest.fixture
 def subset(fashion_mnist_dir):
-    def images(name, n):
-        return torch.tensor(_idx(fashion_mnist_dir / name)[:n], dtype=torch.float32).reshape(n, 784) / 255.0
-
-    def labels(name, n):
-        return torch.tensor(_idx(fashion_mnist_dir / name)[:n], dtype=torch.int64)
-
-    return (images("train-images-idx3-ubyte.gz", 6000), labels("train-labels-idx1-ubyte.gz", 6000),
-            images("t10k-images-idx3-ubyte.gz", 1000), labels("t10k-labels-idx1-ubyte.gz", 1000))
+    xtr, ytr = load_mnist_like(fashion_mnist_dir, "train", limit=6000)
+    xte, yte = load_mnist_like(fashion_mnist_dir, "test", limit=1000)
+    return xtr.reshape(-1, 784), ytr, xte.reshape(-1, 784), yte
 
 
 def _train(algo, data, seed, epochs=2, hidden=64, batch=16, lr=0.1):

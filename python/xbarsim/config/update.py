@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ._fields import ConfigBase, require_bool, require_choice, require_int, require_number, require_positive
+from .io import checkres
 
 PulseType = Literal["stochastic_compressed", "stochastic", "deterministic_implicit", "mean_count", "none",
                     "none_with_device"]
@@ -16,15 +17,6 @@ PULSE_TYPES = ("stochastic_compressed", "stochastic", "deterministic_implicit", 
 
 #: Largest pulse-train length (desired_bl, or ceil(|lr|/granularity) without management) accepted.
 MAX_BL = 4096
-
-
-def update_res(r: float) -> float:
-    """Resolution normalisation (analog-tile.md §6 #9): r < 0 -> 0, r > 1 -> 1/r, else r."""
-    if r < 0:
-        return 0.0
-    if r > 1:
-        return 1.0 / r
-    return float(r)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -84,7 +76,7 @@ class UpdateConfig(ConfigBase):
 
     def res_eff(self) -> float:
         """The probability discretisation step actually used (0: none)."""
-        return update_res(self.res)
+        return checkres(self.res)  # the IO normalisation, also for the update (analog-tile.md §6 #9)
 
     def is_pulsed(self) -> bool:
         """True unless the update is the exact floating-point one (``none``/``none_with_device``)."""

@@ -17,6 +17,7 @@ import torch
 from .. import _core
 from ..config.devices import PiecewiseStep, PulsedDevice
 from ..config.update import MAX_BL, UpdateConfig
+from . import _checks
 from ._views import cuda_stream, view
 
 __all__ = ["pulsed_update", "populate_device", "clip_weights", "device_cell_fields", "pack_update", "pack_device",
@@ -197,13 +198,11 @@ def pulsed_update(weight: torch.Tensor, x: torch.Tensor, d: torch.Tensor, lr: fl
     if x.shape[:-1] != d.shape[:-1]:
         raise ValueError(f"{where}: x and d must have the same leading dimensions; "
                          f"got {tuple(x.shape)} and {tuple(d.shape)}")
-    if not bool(torch.isfinite(xb).all()):
-        raise ValueError(f"{where}: x must be finite; got NaN or inf")
-    if not bool(torch.isfinite(db).all()):
-        raise ValueError(f"{where}: d must be finite; got NaN or inf")
+    _checks.check_finite(where, "x", xb)  # one reduction; off with xbarsim.ops.set_input_checks(False)
+    _checks.check_finite(where, "d", db)
     eps = device.granularity()
     if update.is_pulsed() and lr != 0.0:
-        bl_max = _core.testing.update_bl_max(lr, eps, update.desired_bl, update.fixed_bl, update.update_bl_management)
+        bl_max = _core.update_bl_max(lr, eps, update.desired_bl, update.fixed_bl, update.update_bl_management)
         if bl_max > MAX_BL:
             raise ValueError(f"{where}: lr must give at most {MAX_BL} pulses per vector without BL management "
                              f"(ceil(|lr| / granularity) = {bl_max}); got lr={lr!r}")

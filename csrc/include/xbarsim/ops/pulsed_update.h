@@ -215,9 +215,26 @@ XB_HD XB_INLINE T sample_line_probability(const UpdateKernelParams<T>& p, int64_
   return pulse_probability(v_abs, scale, p.res, p.sto_round, u);
 }
 
+// Probabilities of lines [begin, end) of one side of sample b into out[line]: the same values as
+// sample_line_probability, with the per-call branches hoisted out of the loop.
+template <typename T>
+XB_HD XB_INLINE void sample_line_probabilities(const UpdateKernelParams<T>& p, int64_t b, bool side_d,
+                                               const BlAb& ab, int64_t begin, int64_t end, T* out) {
+  if (p.type == PulseType::kDeterministicImplicit || (p.sto_round && p.res > T(0))) {
+    for (int64_t line = begin; line < end; ++line) out[line] = sample_line_probability(p, b, side_d, line, ab);
+    return;
+  }
+  const T* v = side_d ? p.d + b * p.out : p.x + b * p.in;
+  const T scale = static_cast<T>(side_d ? ab.a : ab.b);
+  for (int64_t line = begin; line < end; ++line) {
+    const T v_abs = v[line] < T(0) ? -v[line] : v[line];
+    out[line] = pulse_probability(v_abs, scale, p.res, false, 0.0f);
+  }
+}
+
 // Stochastic types: all bit-line words of lines 4g..4g+3 of one side of sample b, from the lines'
 // probabilities prob[0..4) (0 past the last line), stored in the workspace. Returns the number of
-// pulses those lines fired (for the counters).
+// pulses those lines fired (counted only when the call keeps counters).
 template <typename T>
 XB_HD XB_INLINE int64_t sample_bit_group_from(const UpdateKernelParams<T>& p, int64_t b, bool side_d, int64_t g,
                                               const BlAb& ab, const T prob[4]) {
@@ -236,7 +253,7 @@ XB_HD XB_INLINE int64_t sample_bit_group_from(const UpdateKernelParams<T>& p, in
         // x: [m, in, words]; d: [out, m, words]
         const int64_t at = side_d ? (line * p.m + b) * p.words + word : (b * p.in + line) * p.words + word;
         (side_d ? p.bits_d : p.bits_x)[at] = bits[l];
-        fired += popcount64(bits[l]);
+        if (p.counters != nullptr) fired += popcount64(bits[l]);
       }
     }
   }
