@@ -7,17 +7,9 @@
 
 namespace xbarsim {
 
-struct ConstantStepModel {
+struct ConstantStepModel : DeviceModelDefaults {
   static constexpr DeviceModel kModel = DeviceModel::kConstantStep;
   static constexpr uint32_t kCellFields = kFieldsCommon;
-
-  template <typename T>
-  static XB_HD XB_INLINE void populate(DeviceCell<T>&, const DeviceConfigArgs&, const PopulationKey&) {}
-
-  template <typename T>
-  static XB_HD XB_INLINE T clip(const DeviceCell<T>& c, T w) {
-    return clip_to(w, c.b_min, c.b_max);
-  }
 
   template <typename T>
   static XB_HD XB_INLINE T pulse(const DeviceCell<T>& c, const DeviceScalars<T>& s, T w, bool up, T xi) {

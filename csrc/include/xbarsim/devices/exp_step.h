@@ -8,17 +8,9 @@
 
 namespace xbarsim {
 
-struct ExpStepModel {
+struct ExpStepModel : DeviceModelDefaults {
   static constexpr DeviceModel kModel = DeviceModel::kExpStep;
   static constexpr uint32_t kCellFields = kFieldsCommon;
-
-  template <typename T>
-  static XB_HD XB_INLINE void populate(DeviceCell<T>&, const DeviceConfigArgs&, const PopulationKey&) {}
-
-  template <typename T>
-  static XB_HD XB_INLINE T clip(const DeviceCell<T>& c, T w) {
-    return clip_to(w, c.b_min, c.b_max);
-  }
 
   // max(1 - A exp(v), 0); A = 0 gives 1 even where exp overflows (0 * inf would be NaN).
   template <typename T>

@@ -26,7 +26,7 @@ XB_HD XB_INLINE T linear_step_slope(T gamma, T scale, T reference) {
   return reference != T(0) ? -gamma * scale / reference : T(0);
 }
 
-struct LinearStepModel {
+struct LinearStepModel : DeviceModelDefaults {
   static constexpr DeviceModel kModel = DeviceModel::kLinearStep;
   static constexpr uint32_t kCellFields = kFieldsCommon | kFieldSlopeUp | kFieldSlopeDown;
 
@@ -45,11 +45,6 @@ struct LinearStepModel {
     if (cfg.reverse_down) ref_down = (mean ? T(cfg.w_max) : c.b_max) + T(cfg.reverse_offset);
     c.slope_up = linear_step_slope(gamma_up, c.scale_up, ref_up);
     c.slope_down = linear_step_slope(gamma_down, c.scale_down, ref_down);
-  }
-
-  template <typename T>
-  static XB_HD XB_INLINE T clip(const DeviceCell<T>& c, T w) {
-    return clip_to(w, c.b_min, c.b_max);
   }
 
   template <typename T>

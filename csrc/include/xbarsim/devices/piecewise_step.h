@@ -8,17 +8,9 @@
 
 namespace xbarsim {
 
-struct PiecewiseStepModel {
+struct PiecewiseStepModel : DeviceModelDefaults {
   static constexpr DeviceModel kModel = DeviceModel::kPiecewiseStep;
   static constexpr uint32_t kCellFields = kFieldsCommon;
-
-  template <typename T>
-  static XB_HD XB_INLINE void populate(DeviceCell<T>&, const DeviceConfigArgs&, const PopulationKey&) {}
-
-  template <typename T>
-  static XB_HD XB_INLINE T clip(const DeviceCell<T>& c, T w) {
-    return clip_to(w, c.b_min, c.b_max);
-  }
 
   // The interpolated table value at weight w.
   template <typename T>

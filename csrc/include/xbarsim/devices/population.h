@@ -107,4 +107,16 @@ XB_HD XB_INLINE DeviceCell<T> populate_common(const DeviceConfigArgs& c, const P
   return cell;
 }
 
+// Defaults of the device-model interface. Models without population draws of their own, whose visible
+// weight is the device state (all but SoftBoundsReference), inherit these instead of repeating them.
+struct DeviceModelDefaults {
+  template <typename T>
+  static XB_HD XB_INLINE void populate(DeviceCell<T>&, const DeviceConfigArgs&, const PopulationKey&) {}
+
+  template <typename T>
+  static XB_HD XB_INLINE T clip(const DeviceCell<T>& c, T w) {
+    return clip_to(w, c.b_min, c.b_max);
+  }
+};
+
 }  // namespace xbarsim

@@ -8,7 +8,7 @@
 
 namespace xbarsim {
 
-struct PowStepModel {
+struct PowStepModel : DeviceModelDefaults {
   static constexpr DeviceModel kModel = DeviceModel::kPowStep;
   static constexpr uint32_t kCellFields = kFieldsCommon | kFieldGammaUp | kFieldGammaDown;
 
@@ -27,11 +27,6 @@ struct PowStepModel {
     }
     c.gamma_up = gamma_up;
     c.gamma_down = gamma_down;
-  }
-
-  template <typename T>
-  static XB_HD XB_INLINE T clip(const DeviceCell<T>& c, T w) {
-    return clip_to(w, c.b_min, c.b_max);
   }
 
   template <typename T>

@@ -8,7 +8,7 @@
 
 namespace xbarsim {
 
-struct SoftBoundsModel {
+struct SoftBoundsModel : DeviceModelDefaults {
   static constexpr DeviceModel kModel = DeviceModel::kSoftBounds;
   static constexpr uint32_t kCellFields = kFieldsCommon | kFieldSlopeUp | kFieldSlopeDown;
 
@@ -16,11 +16,6 @@ struct SoftBoundsModel {
   static XB_HD XB_INLINE void populate(DeviceCell<T>& c, const DeviceConfigArgs&, const PopulationKey&) {
     c.slope_up = linear_step_slope(T(1), c.scale_up, c.b_max);
     c.slope_down = linear_step_slope(T(1), c.scale_down, c.b_min);
-  }
-
-  template <typename T>
-  static XB_HD XB_INLINE T clip(const DeviceCell<T>& c, T w) {
-    return clip_to(w, c.b_min, c.b_max);
   }
 
   template <typename T>
