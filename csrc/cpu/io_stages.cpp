@@ -1,20 +1,15 @@
 // CPU loop drivers of the read-path stages (ops/io_stages.h): OpenMP over rows. Inside a row, the
 // draws of all quads go to per-thread scratch arrays first and the element functions then run over
 // the row in a plain loop, which the compiler vectorises. The math is in the headers; this file only
-// indexes. On x86-64 the row functions are also compiled for x86-64-v3 (AVX2, FMA) and picked at load
-// time; both versions perform the same IEEE operations (fmaf and rintf are exactly rounded either as
-// instructions or as library calls, and nothing is contracted or reassociated), so the results are the
-// same bits on every CPU, and the same as on the GPU.
+// indexes. The row functions are XB_CPU_CLONES (cpu_clones.h): fmaf and rintf are exactly rounded
+// either as instructions or as library calls, so every ISA version gives the same bits, and the same
+// as the GPU.
 #include "xbarsim/ops/io_stages.h"
 
 #include <type_traits>
 #include <vector>
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define XB_CPU_CLONES __attribute__((target_clones("arch=x86-64-v3", "default"), flatten))
-#else
-#define XB_CPU_CLONES __attribute__((flatten))
-#endif
+#include "cpu_clones.h"
 
 namespace xbarsim::cpu {
 namespace {

@@ -2,12 +2,19 @@
 // 2 parallel over rows (output lines); a row stays in cache while all samples are applied to it.
 // Samples with BL = 0, rows whose output line never fires and input lines that never fire are
 // skipped. Results do not depend on the thread count (every draw is keyed by position).
+//
+// The random draws run in batches (batched_draws.h) so that they vectorise: phase 1 draws a slot of
+// all lines of one side at once; phase 2 first lists a row's pulse runs (cell, count, direction) for
+// a chunk of samples, then draws all their cycle-to-cycle normals in one loop, then applies the
+// runs in sample order. The numbers drawn and the order of the pulses are those of the per-element
+// path (and of the CUDA kernel); only the loops around them differ.
 #include "xbarsim/ops/pulsed_update.h"
 
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
+#include "batched_draws.h"
 #include "xbarsim/devices/device_visit.h"
 
 namespace xbarsim::cpu {
@@ -30,8 +37,11 @@ double prepare_samples(const UpdateKernelParams<T>& p) {
   // vectors write neighbouring words, and interleaved vectors on two threads would share cache lines.
 #pragma omp parallel reduction(+ : fired_x, fired_d, work2) if (work1 >= kParallelWork)
   {
-  // The lines' probabilities of one vector, computed in one tight loop (padded to whole groups).
-  std::vector<T> prob(static_cast<size_t>(4 * ((std::max(p.in, p.out) + 3) / 4)), T(0));
+  // The lines' probabilities of one vector (padded to whole groups) and one slot's Philox words.
+  const int64_t max_lines = 4 * ((std::max(p.in, p.out) + 3) / 4);
+  std::vector<T> prob(static_cast<size_t>(max_lines), T(0));
+  std::vector<uint32_t> slot_words(stochastic ? static_cast<size_t>(max_lines) : 0u);
+  std::vector<uint64_t> acc(stochastic ? static_cast<size_t>(max_lines) : 0u);
 #pragma omp for schedule(static)
   for (int64_t b = 0; b < p.m; ++b) {
     const T* xb = p.x + b * p.in;
@@ -52,14 +62,28 @@ double prepare_samples(const UpdateKernelParams<T>& p) {
     int32_t n_act = 0;
     if (ab.bl > 0) {
       if (stochastic) {
-        const int64_t gx = (p.in + 3) / 4, gd = (p.out + 3) / 4;
         for (int side = 0; side < 2; ++side) {
           const bool side_d = side == 1;
-          const int64_t lines = side_d ? p.out : p.in, groups = side_d ? gd : gx;
+          const int64_t lines = side_d ? p.out : p.in, groups = (lines + 3) / 4;
           sample_line_probabilities(p, b, side_d, ab, 0, lines, prob.data());
           for (int64_t line = lines; line < 4 * groups; ++line) prob[line] = T(0);
+          const BitLineDraws draws{p.seed, side_d ? Stream::kBitLineD : Stream::kBitLineX, p.call,
+                                   static_cast<uint64_t>(b) * static_cast<uint64_t>(p.bl_max),
+                                   static_cast<uint64_t>(groups), ab.bl};
           int64_t fired = 0;
-          for (int64_t g = 0; g < groups; ++g) fired += sample_bit_group_from(p, b, side_d, g, ab, prob.data() + 4 * g);
+          for (int32_t word = 0; word < p.words; ++word) {
+            bit_line_words(draws, prob.data(), lines, word, slot_words.data(), acc.data());
+            // x: [m, in, words]; d: [out, m, words]
+            uint64_t* bits = side_d ? p.bits_d + b * p.words + word : p.bits_x + b * p.in * p.words + word;
+            const int64_t stride = side_d ? p.m * p.words : p.words;
+            for (int64_t line = 0; line < lines; ++line) bits[line * stride] = acc[line];
+            if (p.counters != nullptr) {
+              for (int64_t line = 0; line < lines; ++line) fired += popcount64(acc[line]);
+            }
+          }
+          if (side_d) {
+            for (int64_t line = 0; line < lines; ++line) p.neg_d[line * p.m + b] = db[line] < T(0) ? 1 : 0;
+          }
           (side_d ? fired_d : fired_x) += fired;
         }
         const uint64_t* bx = p.bits_x + b * p.in * p.words;
@@ -99,71 +123,126 @@ double prepare_samples(const UpdateKernelParams<T>& p) {
   return work2;
 }
 
+// The pulses one cell receives from one sample: `count` pulses in one direction.
+struct PulseRun {
+  int32_t col;    // j
+  int32_t count;  // n >= 1
+  int32_t up;     // 1: the weight increases
+  int32_t first_normal;  // index into the chunk's normals (4 per Philox element), if noisy
+};
+
+// A chunk ends after the sample that brings it to this many Philox elements of noise (or runs):
+// the normals (16 bytes per element) and runs stay in L2 while they are drawn and applied.
+constexpr size_t kChunkDraws = 8192;
+
+// Per-thread buffers of one chunk of one row.
+struct RowChunk {
+  std::vector<PulseRun> runs;
+  std::vector<uint64_t> elements;  // Philox elements of the runs' normals, in run order
+  std::vector<float> normals;      // 4 per element
+  int32_t max_count = 0;
+  void clear() {
+    runs.clear();
+    elements.clear();
+    max_count = 0;
+  }
+};
+
+// Lists the runs of row i for sample b into the chunk (in column order) and the Philox elements of
+// their normals (apply_pulses' numbering: noise_base(b, cell) + k / 4 for pulse k).
+template <typename T>
+void list_sample_runs(const UpdateKernelParams<T>& p, int64_t i, int64_t b, bool noisy, RowChunk& chunk) {
+  const bool stochastic = is_stochastic(p.type);
+  const int32_t words = p.words;
+  const int32_t bl = p.bl[b];
+  if (bl == 0) return;
+  const uint64_t* bd = nullptr;
+  T vd = T(0);
+  bool neg_d = false;
+  if (stochastic) {
+    bd = p.bits_d + (i * p.m + b) * words;
+    uint64_t any = 0;
+    for (int32_t w = 0; w < words; ++w) any |= bd[w];
+    if (any == 0) return;
+    neg_d = p.neg_d[i * p.m + b] != 0;
+  } else {
+    vd = p.val_d[i * p.m + b];
+    if (vd == T(0)) return;
+  }
+  const int32_t* act = p.act_x + b * p.in;
+  const int32_t n_act = p.n_act[b];
+  const uint64_t* bxb = stochastic ? p.bits_x + b * p.in * words : nullptr;
+  const T* xb = p.x + b * p.in;
+  for (int32_t a = 0; a < n_act; ++a) {
+    const int64_t j = act[a];
+    int32_t n;
+    bool up;
+    if (stochastic) {
+      n = words == 1 ? popcount64(bxb[j] & bd[0]) : coincidences(bxb + j * words, bd, words);
+      if (n == 0) continue;
+      up = pulse_up(xb[j] < T(0), neg_d, p.neg_lr);
+    } else {
+      const int32_t sn = deterministic_count(p.type, p.val_x[b * p.in + j], vd, bl);
+      if (sn == 0) continue;
+      n = sn < 0 ? -sn : sn;
+      up = (sn < 0) != p.neg_lr;
+    }
+    chunk.runs.push_back(PulseRun{static_cast<int32_t>(j), n, up ? 1 : 0,
+                                  static_cast<int32_t>(4 * chunk.elements.size())});
+    chunk.max_count = std::max(chunk.max_count, n);
+    if (noisy) {
+      const uint64_t base = noise_base(p, b, i * p.in + j);
+      for (int32_t k0 = 0; k0 < n; k0 += 4) chunk.elements.push_back(base + static_cast<uint64_t>(k0 >> 2));
+    }
+  }
+}
+
+// Applies the chunk's runs in order to row i (wrow = its target weights). Returns (up, down) counts.
+template <class Model, typename T>
+void apply_runs(const UpdateKernelParams<T>& p, int64_t i, T* wrow, bool noisy, const RowChunk& chunk,
+                int64_t& n_up, int64_t& n_down) {
+  for (const PulseRun& r : chunk.runs) {
+    const DeviceCell<T> c = load_cell(p.cells_v, Model::kCellFields, i * p.in + r.col);
+    const float* z = noisy ? chunk.normals.data() + r.first_normal : nullptr;
+    wrow[r.col] = apply_pulses_drawn<Model>(c, p.dev, wrow[r.col], r.count, r.up != 0, z);
+    (r.up ? n_up : n_down) += r.count;
+  }
+}
+
 template <class Model, typename T>
 void update_rows(const UpdateKernelParams<T>& p, double work) {
-  const bool stochastic = is_stochastic(p.type);
   const bool write_noise = p.dev.write_noise != T(0);
-  const int32_t words = p.words;
+  const bool noisy = p.dev.noisy;
   int64_t n_up = 0, n_down = 0;
 #pragma omp parallel reduction(+ : n_up, n_down) if (work >= kParallelWork)
   {
-    std::vector<int32_t> touched;
-    std::vector<uint8_t> is_touched(write_noise ? static_cast<size_t>(p.in) : 0u, 0);
+    RowChunk chunk;
+    std::vector<uint8_t> touched(write_noise ? static_cast<size_t>(p.in) : 0u, 0);
 #pragma omp for schedule(dynamic, 1)
     for (int64_t i = 0; i < p.out; ++i) {
       T* wrow = p.target + i * p.in;
-      for (int64_t b = 0; b < p.m; ++b) {
-        const int32_t bl = p.bl[b];
-        if (bl == 0) continue;
-        const uint64_t* bd = nullptr;
-        T vd = T(0);
-        bool neg_d = false;
-        if (stochastic) {
-          bd = p.bits_d + (i * p.m + b) * words;
-          uint64_t any = 0;
-          for (int32_t w = 0; w < words; ++w) any |= bd[w];
-          if (any == 0) continue;
-          neg_d = p.neg_d[i * p.m + b] != 0;
-        } else {
-          vd = p.val_d[i * p.m + b];
-          if (vd == T(0)) continue;
+      for (int64_t b = 0; b < p.m;) {
+        chunk.clear();
+        while (b < p.m && chunk.runs.size() < kChunkDraws && chunk.elements.size() < kChunkDraws) {
+          list_sample_runs(p, i, b++, noisy, chunk);
         }
-        const int32_t* act = p.act_x + b * p.in;
-        const int32_t n_act = p.n_act[b];
-        const uint64_t* bxb = stochastic ? p.bits_x + b * p.in * words : nullptr;
-        const T* xb = p.x + b * p.in;
-        for (int32_t a = 0; a < n_act; ++a) {
-          const int64_t j = act[a];
-          int32_t n;
-          bool up;
-          if (stochastic) {
-            n = words == 1 ? popcount64(bxb[j] & bd[0]) : coincidences(bxb + j * words, bd, words);
-            if (n == 0) continue;
-            up = pulse_up(xb[j] < T(0), neg_d, p.neg_lr);
-          } else {
-            const int32_t sn = deterministic_count(p.type, p.val_x[b * p.in + j], vd, bl);
-            if (sn == 0) continue;
-            n = sn < 0 ? -sn : sn;
-            up = (sn < 0) != p.neg_lr;
-          }
-          const int64_t cell = i * p.in + j;
-          const DeviceCell<T> c = load_cell(p.cells_v, Model::kCellFields, cell);
-          wrow[j] = apply_pulses<Model>(c, p.dev, wrow[j], n, up, p.seed, p.call, noise_base(p, b, cell));
-          n_up += up ? n : 0;
-          n_down += up ? 0 : n;
-          if (write_noise && !is_touched[j]) {
-            is_touched[j] = 1;
-            touched.push_back(static_cast<int32_t>(j));
-          }
+        if (chunk.runs.empty()) continue;
+        if (noisy) {
+          chunk.normals.resize(4 * chunk.elements.size());
+          pulse_normals_batch(p.seed, p.call, chunk.elements.data(), static_cast<int64_t>(chunk.elements.size()),
+                              chunk.max_count > 2, chunk.normals.data());
+        }
+        apply_runs<Model>(p, i, wrow, noisy, chunk, n_up, n_down);
+        if (write_noise) {
+          for (const PulseRun& r : chunk.runs) touched[r.col] = 1;
         }
       }
-      if (write_noise) {
-        for (const int32_t j : touched) {
-          const int64_t cell = i * p.in + j;
-          p.weight[cell] = apparent_weight(p, cell, wrow[j]);
-          is_touched[j] = 0;
+      if (write_noise) {  // the apparent weight of every cell the row's pulses touched, once
+        for (int64_t j = 0; j < p.in; ++j) {
+          if (!touched[j]) continue;
+          p.weight[i * p.in + j] = apparent_weight(p, i * p.in + j, wrow[j]);
+          touched[j] = 0;
         }
-        touched.clear();
       }
     }
   }

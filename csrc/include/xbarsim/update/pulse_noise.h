@@ -17,13 +17,21 @@
 
 namespace xbarsim {
 
+// Masks instead of bools and values instead of out-pointers throughout: the CPU update draws its
+// normals in batches (cpu/pulse_noise_batch.cpp), and GCC vectorises those loops only in this form.
+
+// a where mask is all ones, b where it is zero (exact: the chosen bit pattern is returned).
+XB_HD XB_INLINE float select_bits(uint32_t mask, float a, float b) {
+  return bits_float((float_bits(a) & mask) | (float_bits(b) & ~mask));
+}
+
 // log(v) for v = ((w >> 8) + 1) 2^-24 in (0, 1]: as exact_logf (atanh series on the mantissa in
 // [sqrt(1/2), sqrt(2))), Horner without fma; error about 2 ulp.
 XB_HD XB_INLINE float pulse_noise_log(float v) {
   const uint32_t bits = float_bits(v);
-  const bool high = (bits & 0x007fffffu) > 0x003504f3u;  // mantissa of sqrt(2) = 1.41421354
-  const int e = static_cast<int>((bits >> 23) & 0xffu) - 127 + (high ? 1 : 0);
-  const float m = bits_float((bits & 0x007fffffu) | (high ? 0x3f000000u : 0x3f800000u));
+  const uint32_t high = (bits & 0x007fffffu) > 0x003504f3u ? 1u : 0u;  // mantissa of sqrt(2) = 1.41421354
+  const int32_t e = static_cast<int32_t>((bits >> 23) & 0xffu) - 127 + static_cast<int32_t>(high);
+  const float m = bits_float((bits & 0x007fffffu) | (0x3f800000u - (high << 23)));  // [sqrt(1/2), sqrt(2))
   const float s = (m - 1.0f) / (m + 1.0f);
   const float s2 = s * s;
   float p = s2 * (1.0f / 11.0f) + (1.0f / 9.0f);
@@ -38,12 +46,12 @@ XB_HD XB_INLINE float pulse_noise_log(float v) {
 
 // cos and sin of 2 pi u2 for u2 = (w >> 8) 2^-24: the quadrant is the top two bits of w and the
 // position in the quarter turn the next 22 bits (exact); folded to an angle of at most pi/4 and
-// evaluated by Taylor polynomials (degree 9 / 10, error < 2e-9).
-XB_HD XB_INLINE void pulse_noise_cossin(uint32_t w, float* c, float* s) {
+// evaluated by Taylor polynomials (degree 9 / 10, error < 2e-9). Returns (z0, z1) = (cos, sin).
+XB_HD XB_INLINE NormalPair pulse_noise_cossin(uint32_t w) {
   const uint32_t quadrant = w >> 30;
   const float f = static_cast<float>(static_cast<int32_t>((w >> 8) & 0x3fffffu)) * 2.384185791015625e-7f;  // 2^-22
-  const bool fold = f > 0.5f;
-  const float a = select_t(fold, 1.0f - f, f) * 1.57079632679489662f;
+  const uint32_t fold = f > 0.5f ? ~0u : 0u;
+  const float a = select_bits(fold, 1.0f - f, f) * 1.57079632679489662f;
   const float a2 = a * a;
   float ps = a2 * (1.0f / 362880.0f) + (-1.0f / 5040.0f);
   ps = ps * a2 + (1.0f / 120.0f);
@@ -57,28 +65,32 @@ XB_HD XB_INLINE void pulse_noise_cossin(uint32_t w, float* c, float* s) {
   // (cos, sin) of (pi/2)(q + f): with (sf, cf) = fold ? (ca, sa) : (sa, ca) it is (cf, sf), (-sf, cf),
   // (-cf, -sf), (sf, -cf) for q = 0..3: magnitudes swap when fold != (q odd), and the signs come
   // from the quadrant (selected and negated bitwise, no branch).
-  const bool swap = fold != ((quadrant & 1u) != 0u);
+  const uint32_t swap = fold ^ (0u - (quadrant & 1u));
   const uint32_t c_sign = ((quadrant + 1u) >> 1 & 1u) << 31;  // q = 1, 2
   const uint32_t s_sign = (quadrant >> 1) << 31;              // q = 2, 3
-  *c = bits_float(float_bits(select_t(swap, sa, ca)) ^ c_sign);
-  *s = bits_float(float_bits(select_t(swap, ca, sa)) ^ s_sign);
+  return NormalPair{bits_float(float_bits(select_bits(swap, sa, ca)) ^ c_sign),
+                    bits_float(float_bits(select_bits(swap, ca, sa)) ^ s_sign)};
 }
 
 // Both Box-Muller branches of words (w0, w1): z0 = r cos, z1 = r sin, r = sqrt(-2 log u1).
-XB_HD XB_INLINE void pulse_noise_pair(uint32_t w0, uint32_t w1, float* z0, float* z1) {
+XB_HD XB_INLINE NormalPair pulse_noise_pair(uint32_t w0, uint32_t w1) {
   const float u1 = static_cast<float>(static_cast<int32_t>((w0 >> 8) + 1u)) * kTwoPow24Inv;
   const float r = sqrtf(-2.0f * pulse_noise_log(u1));
-  float c, s;
-  pulse_noise_cossin(w1, &c, &s);
-  *z0 = r * c;
-  *z1 = r * s;
+  const NormalPair cs = pulse_noise_cossin(w1);
+  return NormalPair{r * cs.z0, r * cs.z1};
 }
 
 // The first `count` (1..4) normals of one Philox element (the second pair only when needed).
 XB_HD XB_INLINE void pulse_normals(uint64_t seed, uint64_t call, uint64_t element, int32_t count, float z[4]) {
   const Philox4x32 r = philox_draw(seed, Stream::kPulseNoise, call, element);
-  pulse_noise_pair(r.v[0], r.v[1], &z[0], &z[1]);
-  if (count > 2) pulse_noise_pair(r.v[2], r.v[3], &z[2], &z[3]);
+  const NormalPair p0 = pulse_noise_pair(r.v[0], r.v[1]);
+  z[0] = p0.z0;
+  z[1] = p0.z1;
+  if (count > 2) {
+    const NormalPair p1 = pulse_noise_pair(r.v[2], r.v[3]);
+    z[2] = p1.z0;
+    z[3] = p1.z1;
+  }
 }
 
 // Applies n pulses in one direction with the normals z[0..n) already drawn (or none: noise-free).
