@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "batched_draws.h"
+#include "cpu_clones.h"
 #include "xbarsim/devices/device_visit.h"
 
 namespace xbarsim::cpu {
@@ -25,10 +26,128 @@ namespace {
 // shapes and of phase 1's counts; the results never depend on the thread count.
 constexpr double kParallelWork = 65536.0;
 
+// Per-thread scratch of phase 1: the lines' probabilities of one vector (padded to whole groups),
+// one slot's Philox words and the bit-line words being built.
+template <typename T>
+struct SampleScratch {
+  std::vector<T> prob;
+  std::vector<uint32_t> slot_words;
+  std::vector<uint64_t> acc;
+  explicit SampleScratch(const UpdateKernelParams<T>& p) {
+    const size_t max_lines = static_cast<size_t>(4 * ((std::max(p.in, p.out) + 3) / 4));
+    prob.assign(max_lines, T(0));
+    if (is_stochastic(p.type)) {
+      slot_words.assign(max_lines, 0u);
+      acc.assign(max_lines, 0u);
+    }
+  }
+};
+
+struct SampleCounts {
+  int64_t fired_x = 0, fired_d = 0;
+  double work2 = 0.0;  // expected coincidence checks of phase 2
+};
+
+// Bit lines of one side of sample b (stochastic types), stored in the workspace layout.
+template <typename T>
+XB_INLINE int64_t sample_bit_lines(const UpdateKernelParams<T>& p, int64_t b, bool side_d, const BlAb& ab,
+                                   SampleScratch<T>& s) {
+  const int64_t lines = side_d ? p.out : p.in, groups = (lines + 3) / 4;
+  sample_line_probabilities(p, b, side_d, ab, 0, lines, s.prob.data());
+  for (int64_t line = lines; line < 4 * groups; ++line) s.prob[line] = T(0);
+  const BitLineDraws draws{p.seed, side_d ? Stream::kBitLineD : Stream::kBitLineX, p.call,
+                           static_cast<uint64_t>(b) * static_cast<uint64_t>(p.bl_max), static_cast<uint64_t>(groups),
+                           ab.bl};
+  int64_t fired = 0;
+  for (int32_t word = 0; word < p.words; ++word) {
+    bit_line_words(draws, s.prob.data(), lines, word, s.slot_words.data(), s.acc.data());
+    // x: [m, in, words]; d: [out, m, words]
+    uint64_t* bits = side_d ? p.bits_d + b * p.words + word : p.bits_x + b * p.in * p.words + word;
+    const int64_t stride = side_d ? p.m * p.words : p.words;
+    for (int64_t line = 0; line < lines; ++line) bits[line * stride] = s.acc[line];
+    if (p.counters != nullptr) {
+      for (int64_t line = 0; line < lines; ++line) fired += popcount64(s.acc[line]);
+    }
+  }
+  if (side_d) {
+    const T* db = p.d + b * p.out;
+    for (int64_t line = 0; line < lines; ++line) p.neg_d[line * p.m + b] = db[line] < T(0) ? 1 : 0;
+  }
+  return fired;
+}
+
+// max |v[k]| over k < n (0 for n = 0). Non-negative IEEE values order like their bit patterns, so the
+// reduction runs on integers, which the compiler vectorises (a float max does not vectorise without
+// fast-math); exact, and the same value as any other order.
+XB_INLINE float max_abs(const float* v, int64_t n) {
+  uint32_t m = 0;
+  for (int64_t k = 0; k < n; ++k) {
+    const uint32_t a = float_bits(v[k]) & 0x7fffffffu;
+    m = a > m ? a : m;
+  }
+  return bits_float(m);
+}
+XB_INLINE double max_abs(const double* v, int64_t n) {
+  uint64_t m = 0;
+  for (int64_t k = 0; k < n; ++k) {
+    const uint64_t a = double_bits(v[k]) & 0x7fffffffffffffffull;
+    m = a > m ? a : m;
+  }
+  return bits_double(m);
+}
+
+// Writes the indices of the lines whose bit-line words are not all zero to act (ascending) and
+// returns their number: 64 lines at a time into a mask (a vectorised test), then its set bits.
+XB_INLINE int32_t fired_lines(const uint64_t* bits, int64_t lines, int32_t words, int32_t* act) {
+  int32_t n = 0;
+  for (int64_t j0 = 0; j0 < lines; j0 += 64) {
+    const int64_t len = lines - j0 < 64 ? lines - j0 : 64;
+    uint64_t mask = 0;
+    for (int64_t t = 0; t < len; ++t) {
+      uint64_t any = 0;
+      for (int32_t w = 0; w < words; ++w) any |= bits[(j0 + t) * words + w];
+      mask |= static_cast<uint64_t>(any != 0) << t;
+    }
+    for (; mask != 0; mask &= mask - 1) act[n++] = static_cast<int32_t>(j0 + __builtin_ctzll(mask));
+  }
+  return n;
+}
+
+// Phase 1 for sample b: BL, A, B, then the bit lines (or line values) and the list of input lines
+// that fire at least once.
+template <typename T>
+XB_CPU_CLONES void prepare_sample(const UpdateKernelParams<T>& p, int64_t b, SampleScratch<T>& s, SampleCounts& n) {
+  const BlAb ab = sample_bl_ab(p, max_abs(p.x + b * p.in, p.in), max_abs(p.d + b * p.out, p.out));
+  p.bl[b] = ab.bl;
+  int32_t* act = p.act_x + b * p.in;
+  int32_t n_act = 0;
+  int64_t n_act_d = 0;
+  if (ab.bl > 0 && is_stochastic(p.type)) {
+    n.fired_x += sample_bit_lines(p, b, false, ab, s);
+    n.fired_d += sample_bit_lines(p, b, true, ab, s);
+    n_act = fired_lines(p.bits_x + b * p.in * p.words, p.in, p.words, act);
+    for (int64_t i = 0; i < p.out; ++i) {
+      uint64_t any = 0;
+      for (int32_t w = 0; w < p.words; ++w) any |= p.bits_d[(i * p.m + b) * p.words + w];
+      n_act_d += any != 0;
+    }
+  } else if (ab.bl > 0) {
+    for (int64_t j = 0; j < p.in; ++j) {
+      n.fired_x += sample_line_value(p, b, false, j, ab);
+      if (p.val_x[b * p.in + j] != T(0)) act[n_act++] = static_cast<int32_t>(j);
+    }
+    for (int64_t i = 0; i < p.out; ++i) {
+      n.fired_d += sample_line_value(p, b, true, i, ab);
+      n_act_d += p.val_d[i * p.m + b] != T(0);
+    }
+  }
+  n.work2 += static_cast<double>(n_act) * static_cast<double>(n_act_d) * (p.dev.noisy ? 8.0 : 1.0);
+  p.n_act[b] = n_act;
+}
+
 // Returns an estimate of phase 2's work: rows x samples plus the expected coincidence checks.
 template <typename T>
 double prepare_samples(const UpdateKernelParams<T>& p) {
-  const bool stochastic = is_stochastic(p.type);
   int64_t fired_x = 0, fired_d = 0;
   double work2 = static_cast<double>(p.out) * static_cast<double>(p.m);
   const double work1 = static_cast<double>(p.m) * static_cast<double>(p.in + p.out) *
@@ -37,84 +156,13 @@ double prepare_samples(const UpdateKernelParams<T>& p) {
   // vectors write neighbouring words, and interleaved vectors on two threads would share cache lines.
 #pragma omp parallel reduction(+ : fired_x, fired_d, work2) if (work1 >= kParallelWork)
   {
-  // The lines' probabilities of one vector (padded to whole groups) and one slot's Philox words.
-  const int64_t max_lines = 4 * ((std::max(p.in, p.out) + 3) / 4);
-  std::vector<T> prob(static_cast<size_t>(max_lines), T(0));
-  std::vector<uint32_t> slot_words(stochastic ? static_cast<size_t>(max_lines) : 0u);
-  std::vector<uint64_t> acc(stochastic ? static_cast<size_t>(max_lines) : 0u);
+    SampleScratch<T> scratch(p);
+    SampleCounts counts;
 #pragma omp for schedule(static)
-  for (int64_t b = 0; b < p.m; ++b) {
-    const T* xb = p.x + b * p.in;
-    const T* db = p.d + b * p.out;
-    // Max-reductions (exact in any order); fabs instead of a sign test keeps them branch-free.
-    T x_max = T(0), d_max = T(0);
-    for (int64_t j = 0; j < p.in; ++j) {
-      const T v = std::fabs(xb[j]);
-      x_max = v > x_max ? v : x_max;
-    }
-    for (int64_t i = 0; i < p.out; ++i) {
-      const T v = std::fabs(db[i]);
-      d_max = v > d_max ? v : d_max;
-    }
-    const BlAb ab = sample_bl_ab(p, x_max, d_max);
-    p.bl[b] = ab.bl;
-    int32_t* act = p.act_x + b * p.in;
-    int32_t n_act = 0;
-    if (ab.bl > 0) {
-      if (stochastic) {
-        for (int side = 0; side < 2; ++side) {
-          const bool side_d = side == 1;
-          const int64_t lines = side_d ? p.out : p.in, groups = (lines + 3) / 4;
-          sample_line_probabilities(p, b, side_d, ab, 0, lines, prob.data());
-          for (int64_t line = lines; line < 4 * groups; ++line) prob[line] = T(0);
-          const BitLineDraws draws{p.seed, side_d ? Stream::kBitLineD : Stream::kBitLineX, p.call,
-                                   static_cast<uint64_t>(b) * static_cast<uint64_t>(p.bl_max),
-                                   static_cast<uint64_t>(groups), ab.bl};
-          int64_t fired = 0;
-          for (int32_t word = 0; word < p.words; ++word) {
-            bit_line_words(draws, prob.data(), lines, word, slot_words.data(), acc.data());
-            // x: [m, in, words]; d: [out, m, words]
-            uint64_t* bits = side_d ? p.bits_d + b * p.words + word : p.bits_x + b * p.in * p.words + word;
-            const int64_t stride = side_d ? p.m * p.words : p.words;
-            for (int64_t line = 0; line < lines; ++line) bits[line * stride] = acc[line];
-            if (p.counters != nullptr) {
-              for (int64_t line = 0; line < lines; ++line) fired += popcount64(acc[line]);
-            }
-          }
-          if (side_d) {
-            for (int64_t line = 0; line < lines; ++line) p.neg_d[line * p.m + b] = db[line] < T(0) ? 1 : 0;
-          }
-          (side_d ? fired_d : fired_x) += fired;
-        }
-        const uint64_t* bx = p.bits_x + b * p.in * p.words;
-        for (int64_t j = 0; j < p.in; ++j) {
-          uint64_t any = 0;
-          for (int32_t w = 0; w < p.words; ++w) any |= bx[j * p.words + w];
-          act[n_act] = static_cast<int32_t>(j);  // branch-free compaction: whether a line fired is random
-          n_act += any != 0;
-        }
-        int64_t n_act_d = 0;
-        for (int64_t i = 0; i < p.out; ++i) {
-          uint64_t any = 0;
-          for (int32_t w = 0; w < p.words; ++w) any |= p.bits_d[(i * p.m + b) * p.words + w];
-          n_act_d += any != 0;
-        }
-        work2 += static_cast<double>(n_act) * static_cast<double>(n_act_d) * (p.dev.noisy ? 8.0 : 1.0);
-      } else {
-        for (int64_t j = 0; j < p.in; ++j) {
-          fired_x += sample_line_value(p, b, false, j, ab);
-          if (p.val_x[b * p.in + j] != T(0)) act[n_act++] = static_cast<int32_t>(j);
-        }
-        int64_t n_act_d = 0;
-        for (int64_t i = 0; i < p.out; ++i) {
-          fired_d += sample_line_value(p, b, true, i, ab);
-          n_act_d += p.val_d[i * p.m + b] != T(0);
-        }
-        work2 += static_cast<double>(n_act) * static_cast<double>(n_act_d) * (p.dev.noisy ? 8.0 : 1.0);
-      }
-    }
-    p.n_act[b] = n_act;
-  }
+    for (int64_t b = 0; b < p.m; ++b) prepare_sample(p, b, scratch, counts);
+    fired_x += counts.fired_x;
+    fired_d += counts.fired_d;
+    work2 += counts.work2;
   }
   if (p.counters != nullptr) {
     p.counters[kCounterInputPulses] += fired_x;
@@ -209,42 +257,49 @@ void apply_runs(const UpdateKernelParams<T>& p, int64_t i, T* wrow, bool noisy, 
   }
 }
 
+// Phase 2 for row i: chunks of samples, each listed, drawn and applied in order; then the apparent
+// weights of the touched cells (write noise). touched: per-thread flags, all zero on entry and exit.
+template <class Model, typename T>
+XB_CPU_CLONES void update_row(const UpdateKernelParams<T>& p, int64_t i, RowChunk& chunk, uint8_t* touched,
+                              int64_t& n_up, int64_t& n_down) {
+  const bool write_noise = p.dev.write_noise != T(0);
+  const bool noisy = p.dev.noisy;
+  T* wrow = p.target + i * p.in;
+  for (int64_t b = 0; b < p.m;) {
+    chunk.clear();
+    while (b < p.m && chunk.runs.size() < kChunkDraws && chunk.elements.size() < kChunkDraws) {
+      list_sample_runs(p, i, b++, noisy, chunk);
+    }
+    if (chunk.runs.empty()) continue;
+    if (noisy) {
+      chunk.normals.resize(4 * chunk.elements.size());
+      pulse_normals_batch(p.seed, p.call, chunk.elements.data(), static_cast<int64_t>(chunk.elements.size()),
+                          chunk.max_count > 2, chunk.normals.data());
+    }
+    apply_runs<Model>(p, i, wrow, noisy, chunk, n_up, n_down);
+    if (write_noise) {
+      for (const PulseRun& r : chunk.runs) touched[r.col] = 1;
+    }
+  }
+  if (write_noise) {  // the apparent weight of every cell the row's pulses touched, once
+    for (int64_t j = 0; j < p.in; ++j) {
+      if (!touched[j]) continue;
+      p.weight[i * p.in + j] = apparent_weight(p, i * p.in + j, wrow[j]);
+      touched[j] = 0;
+    }
+  }
+}
+
 template <class Model, typename T>
 void update_rows(const UpdateKernelParams<T>& p, double work) {
   const bool write_noise = p.dev.write_noise != T(0);
-  const bool noisy = p.dev.noisy;
   int64_t n_up = 0, n_down = 0;
 #pragma omp parallel reduction(+ : n_up, n_down) if (work >= kParallelWork)
   {
     RowChunk chunk;
     std::vector<uint8_t> touched(write_noise ? static_cast<size_t>(p.in) : 0u, 0);
 #pragma omp for schedule(dynamic, 1)
-    for (int64_t i = 0; i < p.out; ++i) {
-      T* wrow = p.target + i * p.in;
-      for (int64_t b = 0; b < p.m;) {
-        chunk.clear();
-        while (b < p.m && chunk.runs.size() < kChunkDraws && chunk.elements.size() < kChunkDraws) {
-          list_sample_runs(p, i, b++, noisy, chunk);
-        }
-        if (chunk.runs.empty()) continue;
-        if (noisy) {
-          chunk.normals.resize(4 * chunk.elements.size());
-          pulse_normals_batch(p.seed, p.call, chunk.elements.data(), static_cast<int64_t>(chunk.elements.size()),
-                              chunk.max_count > 2, chunk.normals.data());
-        }
-        apply_runs<Model>(p, i, wrow, noisy, chunk, n_up, n_down);
-        if (write_noise) {
-          for (const PulseRun& r : chunk.runs) touched[r.col] = 1;
-        }
-      }
-      if (write_noise) {  // the apparent weight of every cell the row's pulses touched, once
-        for (int64_t j = 0; j < p.in; ++j) {
-          if (!touched[j]) continue;
-          p.weight[i * p.in + j] = apparent_weight(p, i * p.in + j, wrow[j]);
-          touched[j] = 0;
-        }
-      }
-    }
+    for (int64_t i = 0; i < p.out; ++i) update_row<Model>(p, i, chunk, touched.data(), n_up, n_down);
   }
   if (p.counters != nullptr) {
     p.counters[kCounterCoincidencesUp] += n_up;

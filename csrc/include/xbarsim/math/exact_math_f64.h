@@ -15,6 +15,8 @@ namespace xbarsim {
 XB_HD XB_INLINE uint64_t double_bits(double v) {
 #if defined(__CUDA_ARCH__)
   return static_cast<uint64_t>(__double_as_longlong(v));
+#elif defined(XB_HOST_BIT_CAST)
+  return __builtin_bit_cast(uint64_t, v);
 #else
   uint64_t u;
   std::memcpy(&u, &v, sizeof(u));
@@ -25,6 +27,8 @@ XB_HD XB_INLINE uint64_t double_bits(double v) {
 XB_HD XB_INLINE double bits_double(uint64_t u) {
 #if defined(__CUDA_ARCH__)
   return __longlong_as_double(static_cast<long long>(u));
+#elif defined(XB_HOST_BIT_CAST)
+  return __builtin_bit_cast(double, u);
 #else
   double v;
   std::memcpy(&v, &u, sizeof(v));
