@@ -12,6 +12,8 @@ single dense call takes tens of seconds, see bench/RESULTS.md).
 """
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 
 import xbarsim
@@ -45,8 +47,21 @@ def _case(device: str, in_size: int, out_size: int, batch: int, regime: str, qui
     repeats = 3 if quick else 10
     ms = time_fn(analog, device, warmup=1, repeats=repeats, min_time_s=0.0 if quick else 0.5)
     base = time_fn(digital, device, warmup=2, repeats=repeats, min_time_s=0.0 if quick else 0.5)
+    pulses = _pulses_per_call(cfg, w0, x, d, lr, device)
     return row(SUITE, f"{regime} {in_size}x{out_size} b{batch}", device, ms, base, "addmm_",
-               threads=torch.get_num_threads() if device == "cpu" else None)
+               threads=torch.get_num_threads() if device == "cpu" else None, pulses=pulses,
+               ns_per_pulse=round(ms * 1e6 / pulses, 2) if pulses else None)
+
+
+def _pulses_per_call(cfg: xbarsim.TileConfig, w0: torch.Tensor, x: torch.Tensor, d: torch.Tensor, lr: float,
+                     device: str) -> int:
+    """Device pulses of one call (a copy of the tile with counters on: its first call, same inputs)."""
+    counting = dataclasses.replace(cfg, update=dataclasses.replace(cfg.update, count_pulses=True))
+    tile = xbarsim.AnalogTile(w0.shape[0], w0.shape[1], counting, seed=1, device=device)
+    tile.set_weights(w0)
+    tile.update(x, d, lr)
+    counts = tile.pulse_counts()
+    return counts["coincidences_up"] + counts["coincidences_down"]
 
 
 def run(device: str, quick: bool) -> list[dict]:

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 #include <vector>
 
 #include "batched_draws.h"
@@ -79,21 +80,19 @@ XB_INLINE int64_t sample_bit_lines(const UpdateKernelParams<T>& p, int64_t b, bo
 // max |v[k]| over k < n (0 for n = 0). Non-negative IEEE values order like their bit patterns, so the
 // reduction runs on integers, which the compiler vectorises (a float max does not vectorise without
 // fast-math); exact, and the same value as any other order.
-XB_INLINE float max_abs(const float* v, int64_t n) {
-  uint32_t m = 0;
+template <typename T>
+XB_INLINE T max_abs(const T* v, int64_t n) {
+  using Bits = std::conditional_t<sizeof(T) == 4, uint32_t, uint64_t>;
+  constexpr Bits kMagnitude = ~Bits(0) >> 1;
+  Bits m = 0;
   for (int64_t k = 0; k < n; ++k) {
-    const uint32_t a = float_bits(v[k]) & 0x7fffffffu;
+    Bits a;
+    if constexpr (sizeof(T) == 4) a = float_bits(v[k]) & kMagnitude;
+    else a = double_bits(v[k]) & kMagnitude;
     m = a > m ? a : m;
   }
-  return bits_float(m);
-}
-XB_INLINE double max_abs(const double* v, int64_t n) {
-  uint64_t m = 0;
-  for (int64_t k = 0; k < n; ++k) {
-    const uint64_t a = double_bits(v[k]) & 0x7fffffffffffffffull;
-    m = a > m ? a : m;
-  }
-  return bits_double(m);
+  if constexpr (sizeof(T) == 4) return bits_float(m);
+  else return bits_double(m);
 }
 
 // Writes the indices of the lines whose bit-line words are not all zero to act (ascending) and

@@ -12,16 +12,15 @@ Spec: algorithms.md §0, §1, §5, §11.
 """
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import torch
 
 from ..config import TileConfig
 from ..config.algorithms import SingleTile
-from ..ops import _checks
 from ..ops import mvm as _mvm
 from ..ops import transfer as _transfer
+from ..ops import update as _update
 from ..tile import AnalogTile
 
 __all__ = ["MultiTile", "sub_tile_seed", "transfer_tile"]
@@ -238,32 +237,7 @@ class MultiTile(torch.nn.Module):
     # --- update ----------------------------------------------------------------------------------
     def _batch(self, x: Any, d: Any, lr: Any, where: str) -> tuple[torch.Tensor, torch.Tensor, float]:
         """Validate an update's arguments before any state changes; flatten to ``[m, in]``, ``[m, out]``."""
-        for name, t, size, size_name in (("x", x, self.in_size, "in_size"), ("d", d, self.out_size, "out_size")):
-            if not isinstance(t, torch.Tensor):
-                raise TypeError(f"{where}: {name} must be a torch.Tensor; got {type(t).__name__}")
-            if not t.is_floating_point():
-                raise TypeError(f"{where}: {name} must be a floating-point tensor; got {t.dtype}")
-            if t.dim() < 1 or t.shape[-1] != size:
-                raise ValueError(f"{where}: {name} must have shape [..., {size_name}={size}]; got {tuple(t.shape)}")
-            if t.device != self.weight.device:
-                raise ValueError(f"{where}: {name} must be on the tile's device {self.weight.device}; got {t.device}")
-        if x.shape[:-1] != d.shape[:-1]:
-            raise ValueError(f"{where}: x and d must have the same leading dimensions; "
-                             f"got {tuple(x.shape)} and {tuple(d.shape)}")
-        if isinstance(lr, torch.Tensor):
-            if lr.numel() != 1:
-                raise ValueError(f"{where}: lr must be a number; got a tensor of shape {tuple(lr.shape)}")
-            lr = lr.item()
-        if isinstance(lr, bool) or not isinstance(lr, (int, float)):
-            raise TypeError(f"{where}: lr must be a number; got {type(lr).__name__}")
-        if not math.isfinite(lr):
-            raise ValueError(f"{where}: lr must be finite; got {lr!r}")
-        xb = x.reshape(-1, self.in_size).to(self.weight.dtype).contiguous()
-        db = d.reshape(-1, self.out_size).to(self.weight.dtype).contiguous()
-        # One reduction each; skipped with xbarsim.ops.set_input_checks(False) like every op's check.
-        _checks.check_finite(where, "x", xb)
-        _checks.check_finite(where, "d", db)
-        return xb, db, float(lr)
+        return _update.check_update_batch(x, d, lr, self.weight, where)
 
     def update(self, x: torch.Tensor, d: torch.Tensor, lr: float) -> None:
         raise NotImplementedError  # pragma: no cover - every algorithm defines its update

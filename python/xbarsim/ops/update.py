@@ -124,16 +124,16 @@ def clip_weights(weight: torch.Tensor, cells: Mapping[str, torch.Tensor], device
 
 # --- the pulsed update --------------------------------------------------------------------------------
 
-def _as_batch(t: object, name: str, size: int, size_name: str, weight: torch.Tensor, where: str) -> torch.Tensor:
+def _as_batch(t: object, name: str, size: int, size_name: str, like: torch.Tensor, where: str) -> torch.Tensor:
     if not isinstance(t, torch.Tensor):
         raise TypeError(f"{where}: {name} must be a torch.Tensor; got {type(t).__name__}")
     if not t.is_floating_point():
         raise TypeError(f"{where}: {name} must be a floating-point tensor; got {t.dtype}")
     if t.dim() < 1 or t.shape[-1] != size:
         raise ValueError(f"{where}: {name} must have shape [..., {size_name}={size}]; got {tuple(t.shape)}")
-    if t.device != weight.device:
-        raise ValueError(f"{where}: {name} must be on the weight's device {weight.device}; got {t.device}")
-    return t.reshape(-1, size).to(weight.dtype).contiguous()
+    if t.device != like.device:
+        raise ValueError(f"{where}: {name} must be on the weight's device {like.device}; got {t.device}")
+    return t.reshape(-1, size).to(like.dtype).contiguous()
 
 
 def _check_lr(lr: object, where: str) -> float:
@@ -146,6 +146,27 @@ def _check_lr(lr: object, where: str) -> float:
     if not math.isfinite(lr):
         raise ValueError(f"{where}: lr must be finite; got {lr!r}")
     return float(lr)
+
+
+def check_update_batch(x: object, d: object, lr: object, like: torch.Tensor,
+                       where: str) -> tuple[torch.Tensor, torch.Tensor, float]:
+    """Validate the arguments of an update of the ``[out, in]`` weights ``like`` before any state changes.
+
+    Returns ``x`` and ``d`` flattened to ``[m, in]`` and ``[m, out]`` (contiguous, ``like``'s dtype)
+    and ``lr`` as a float. Raises TypeError/ValueError naming the argument: not a float tensor,
+    wrong last dimension, other device, different leading dimensions, NaN/inf (one reduction each;
+    off with :func:`xbarsim.ops.set_input_checks`), lr not a finite number.
+    """
+    out_size, in_size = like.shape
+    lr = _check_lr(lr, where)
+    xb = _as_batch(x, "x", in_size, "in_size", like, where)
+    db = _as_batch(d, "d", out_size, "out_size", like, where)
+    if x.shape[:-1] != d.shape[:-1]:  # type: ignore[union-attr]
+        raise ValueError(f"{where}: x and d must have the same leading dimensions; "
+                         f"got {tuple(x.shape)} and {tuple(d.shape)}")  # type: ignore[union-attr]
+    _checks.check_finite(where, "x", xb)
+    _checks.check_finite(where, "d", db)
+    return xb, db, lr
 
 
 @torch.no_grad()
@@ -192,14 +213,7 @@ def pulsed_update(weight: torch.Tensor, x: torch.Tensor, d: torch.Tensor, lr: fl
     if not isinstance(device, PulsedDevice):
         raise TypeError(f"{where}: device must be a PulsedDevice; got {type(device).__name__}")
     out_size, in_size = weight.shape
-    lr = _check_lr(lr, where)
-    xb = _as_batch(x, "x", in_size, "in_size", weight, where)
-    db = _as_batch(d, "d", out_size, "out_size", weight, where)
-    if x.shape[:-1] != d.shape[:-1]:
-        raise ValueError(f"{where}: x and d must have the same leading dimensions; "
-                         f"got {tuple(x.shape)} and {tuple(d.shape)}")
-    _checks.check_finite(where, "x", xb)  # one reduction; off with xbarsim.ops.set_input_checks(False)
-    _checks.check_finite(where, "d", db)
+    xb, db, lr = check_update_batch(x, d, lr, weight, where)
     eps = device.granularity()
     if update.is_pulsed() and lr != 0.0:
         bl_max = _core.update_bl_max(lr, eps, update.desired_bl, update.fixed_bl, update.update_bl_management)
