@@ -1,5 +1,5 @@
 // CUDA loop drivers of the device-state ops (ops/device_ops.h): grid-stride loops over cells
-// calling the same per-cell bodies as csrc/cpu/device_ops.cpp.
+// calling the same per-cell bodies as csrc/cpu/device_ops.cpp (population, clip, processes).
 #include "launch.cuh"
 #include "xbarsim/devices/device_visit.h"
 #include "xbarsim/ops/device_ops.h"
@@ -25,6 +25,15 @@ __global__ void clip_kernel(T* weight, T* persistent, DeviceCells<T> v, T write_
 }
 
 template <class Model, typename T>
+__global__ void process_kernel(DeviceProcessParams params, T* weight, T* persistent, const uint8_t* columns,
+                               DeviceCells<T> v, int64_t cells, int64_t in) {
+  for (int64_t cell = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; cell < cells;
+       cell += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    process_cell<Model, T>(params, weight, persistent, columns, v, cells, in, cell);
+  }
+}
+
+template <class Model, typename T>
 void populate(const PopulateDeviceArgs& a, cudaStream_t stream) {
   const int64_t out = a.cells.b_min.shape[0], in = a.cells.b_min.shape[1], cells = out * in;
   if (cells == 0) return;
@@ -44,6 +53,17 @@ void clip(const ClipWeightsArgs& a, cudaStream_t stream) {
   XB_CUDA_CHECK_LAUNCH("clip_kernel");
 }
 
+template <class Model, typename T>
+void process(const DeviceProcessArgs& a, cudaStream_t stream) {
+  const int64_t in = a.weight.shape[1], cells = a.weight.numel();
+  if (cells == 0) return;
+  T* persistent = a.persistent.ndim == 2 ? a.persistent.ptr<T>() : nullptr;
+  const uint8_t* columns = a.columns.ndim == 1 ? a.columns.ptr<uint8_t>() : nullptr;
+  process_kernel<Model, T><<<cuda_detail::blocks_for(cells, 256), 256, 0, stream>>>(
+      a.params, a.weight.ptr<T>(), persistent, columns, typed_cells<T>(a.cells), cells, in);
+  XB_CUDA_CHECK_LAUNCH("process_kernel");
+}
+
 }  // namespace
 
 namespace cuda {
@@ -59,6 +79,13 @@ void clip_weights(const ClipWeightsArgs& a, uintptr_t stream) {
   visit_device(a.device.model, [&](auto model) {
     if (a.weight.dtype == DType::kFloat64) clip<decltype(model), double>(a, cuda_detail::as_stream(stream));
     else clip<decltype(model), float>(a, cuda_detail::as_stream(stream));
+  });
+}
+
+void device_process(const DeviceProcessArgs& a, uintptr_t stream) {
+  visit_device(a.params.device.model, [&](auto model) {
+    if (a.weight.dtype == DType::kFloat64) process<decltype(model), double>(a, cuda_detail::as_stream(stream));
+    else process<decltype(model), float>(a, cuda_detail::as_stream(stream));
   });
 }
 

@@ -250,6 +250,32 @@ void clip_binding(const TensorView& weight, const DeviceCellViews& cells, const 
   dispatch_by_device(weight, [&] { cpu::clip_weights(a); }, [&] { cuda::clip_weights(a, cuda_stream); });
 }
 
+void process_binding(const TensorView& weight, const DeviceCellViews& cells, const DeviceConfigArgs& device,
+                     DeviceProcess process, double alpha, std::optional<TensorView> columns, uint64_t pop_seed,
+                     uint64_t seed, uint64_t call, std::optional<TensorView> persistent, uintptr_t cuda_stream) {
+  expect_floating(weight, "device_process: weight", 2);
+  check_cells("device_process", cells, device.model, weight);
+  if (!(alpha >= 0.0) || alpha == std::numeric_limits<double>::infinity())
+    throw py::value_error("device_process: alpha must be a finite number >= 0");
+  DeviceProcessArgs a{};
+  a.weight = weight;
+  a.cells = cells;
+  a.params = DeviceProcessParams{device, process, alpha, pop_seed, seed, call};
+  if (persistent) {
+    check_matrix("device_process: persistent", *persistent, weight, weight.shape[0], weight.shape[1]);
+    a.persistent = *persistent;
+  }
+  if (columns) {
+    expect_view(*columns, "device_process: columns", 1, DType::kUInt8);
+    expect_same_device(*columns, weight, "device_process: columns", "weight");
+    if (columns->shape[0] != weight.shape[1])
+      throw py::value_error("device_process: columns must have one entry per input line (in_size)");
+    a.columns = *columns;
+  }
+  py::gil_scoped_release release;
+  dispatch_by_device(weight, [&] { cpu::device_process(a); }, [&] { cuda::device_process(a, cuda_stream); });
+}
+
 }  // namespace
 
 void register_update_ops(py::module_& m) {
@@ -269,6 +295,12 @@ void register_update_ops(py::module_& m) {
       .value("ExpStep", DeviceModel::kExpStep)
       .value("PowStep", DeviceModel::kPowStep)
       .value("PiecewiseStep", DeviceModel::kPiecewiseStep)
+      .finalize();
+
+  py::native_enum<DeviceProcess>(m, "DeviceProcess", "enum.Enum", "Device processes applied on request (§3.5).")
+      .value("decay", DeviceProcess::kDecay)
+      .value("diffuse", DeviceProcess::kDiffuse)
+      .value("reset", DeviceProcess::kReset)
       .finalize();
 
   py::class_<UpdateArgs>(m, "UpdateArgs", "UpdateConfig as the native core sees it (same field names).")
@@ -373,6 +405,11 @@ void register_update_ops(py::module_& m) {
         py::arg("write_noise"), py::arg("seed"), py::arg("call"), py::arg("persistent") = py::none(),
         py::arg("cuda_stream") = 0,
         "Clip weights to each cell's bounds; with persistent weights redraw the apparent ones (§3.4, §3.5).");
+  m.def("device_process", &process_binding, py::arg("weight"), py::arg("cells"), py::arg("device"),
+        py::arg("process"), py::arg("alpha"), py::arg("columns"), py::arg("pop_seed"), py::arg("seed"),
+        py::arg("call"), py::arg("persistent") = py::none(), py::arg("cuda_stream") = 0,
+        "Decay, diffuse or reset the weights of a tile, then clip them (§3.5); with persistent weights the "
+        "process acts on those and the apparent ones are redrawn.");
 
   py::module_ t = m.attr("testing").cast<py::module_>();
   t.def("calc_bl_ab",

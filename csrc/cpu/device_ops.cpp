@@ -29,6 +29,18 @@ void clip(const ClipWeightsArgs& a) {
   }
 }
 
+template <class Model, typename T>
+void process(const DeviceProcessArgs& a) {
+  const DeviceCells<T> v = typed_cells<T>(a.cells);
+  const int64_t in = a.weight.shape[1], cells = a.weight.numel();
+  T* persistent = a.persistent.ndim == 2 ? a.persistent.ptr<T>() : nullptr;
+  const uint8_t* columns = a.columns.ndim == 1 ? a.columns.ptr<uint8_t>() : nullptr;
+#pragma omp parallel for schedule(static) if (cells >= 16384)
+  for (int64_t cell = 0; cell < cells; ++cell) {
+    process_cell<Model, T>(a.params, a.weight.ptr<T>(), persistent, columns, v, cells, in, cell);
+  }
+}
+
 }  // namespace
 
 void populate_device(const PopulateDeviceArgs& a) {
@@ -42,6 +54,13 @@ void clip_weights(const ClipWeightsArgs& a) {
   visit_device(a.device.model, [&](auto model) {
     if (a.weight.dtype == DType::kFloat64) clip<decltype(model), double>(a);
     else clip<decltype(model), float>(a);
+  });
+}
+
+void device_process(const DeviceProcessArgs& a) {
+  visit_device(a.params.device.model, [&](auto model) {
+    if (a.weight.dtype == DType::kFloat64) process<decltype(model), double>(a);
+    else process<decltype(model), float>(a);
   });
 }
 

@@ -1,4 +1,4 @@
-"""CPU ≡ CUDA bit for bit for the pulsed update, the device population and weight clipping
+"""CPU ≡ CUDA bit for bit for the pulsed update, the device population, weight clipping and the device processes
 (analog-tile.md §7; marked `cuda` by tests/conftest.py and skipped without a GPU)."""
 import pytest
 import torch
@@ -100,3 +100,18 @@ def test_clip_and_write_noise_parity():
     ref = U.populate_device(dev, 5, 6, seed=1, dtype=torch.float64)
     for k in ref:
         assert torch.equal(ref[k], cells[k].cpu())
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_device_process_parity(dtype):
+    dev = devices.LinearStep(dw_min=0.05, write_noise_std=1.0, lifetime=20.0, lifetime_dtod=0.2, reset=0.1,
+                             reset_dtod=0.1, reset_std=0.05, diffusion=0.02, diffusion_dtod=0.3)
+    a, b = pair(dev, UpdateConfig(), dtype)
+    w = (torch.rand(37, 70, generator=torch.Generator().manual_seed(3), dtype=dtype) - 0.5) * 0.4
+    a.set_weights(w)
+    b.set_weights(w.cuda())
+    for t in (a, b):
+        t.decay_weights(0.7)
+        t.diffuse_weights(1.5)
+        t.reset_columns([0, 5, 69])
+    assert_same_state(a, b)

@@ -175,6 +175,32 @@ class MultiTile(torch.nn.Module):
             self._reduce_views = (key, (_transfer.view(self.weight), [_transfer.view(w) for w in weights]))
         _transfer.reduce_tiles_(self.weight, weights, self.gammas(), views=self._reduce_views[1])
 
+    # --- device processes (analog-tile.md §3.5), on every sub-tile ----------------------------------
+    @torch.no_grad()
+    def decay_weights(self, alpha: float = 1.0) -> None:
+        """:meth:`AnalogTile.decay_weights` on every sub-tile, then W̄ recomputed."""
+        self._on_every_tile("decay_weights", alpha)
+
+    @torch.no_grad()
+    def diffuse_weights(self, alpha: float = 1.0) -> None:
+        """:meth:`AnalogTile.diffuse_weights` on every sub-tile, then W̄ recomputed."""
+        self._on_every_tile("diffuse_weights", alpha)
+
+    def _on_every_tile(self, method: str, alpha: float) -> None:
+        _update.check_process_alpha(alpha, f"MultiTile.{method}")  # before any sub-tile changes
+        for tile in self.tiles:
+            getattr(tile, method)(alpha)
+        self.refresh_weight()
+
+    @torch.no_grad()
+    def reset_columns(self, columns: Any = None) -> None:
+        """:meth:`AnalogTile.reset_columns` on every sub-tile, then W̄ recomputed."""
+        mask = None if columns is None else _update.column_mask(columns, self.in_size, self.weight.device,
+                                                                "MultiTile.reset_columns")
+        for tile in self.tiles:
+            tile.reset_columns(mask.bool() if mask is not None else None)
+        self.refresh_weight()
+
     def get_weights(self) -> torch.Tensor:
         """A copy of the visible weight W̄ ``[out_size, in_size]``."""
         return self.weight.detach().clone()

@@ -76,12 +76,13 @@ class PulsedDevice(ConfigBase):
         perfect_bias: the last input line gets exact steps and ×100 bounds. Default False.
         corrupt_devices_prob: probability that a cell is stuck. Default 0.
         corrupt_devices_range: stuck values are drawn within ±this. Default 0.1.
-        reset, reset_dtod, reset_std: reset target, its d2d and c2c spread (§3.5, not applied by
-            the update). Defaults 0, 0, 0.01.
-        lifetime, lifetime_dtod: decay lifetime (0: none) and spread (§3.5, not applied by the
-            update). Defaults 0, 0.
-        diffusion, diffusion_dtod: diffusion rate and spread (§3.5, not applied by the update).
-            Defaults 0, 0.
+        reset, reset_dtod, reset_std: reset target, its d2d and c2c spread; used by
+            ``reset_columns`` and (the bias) by ``decay_weights`` (§3.5, applied only on request,
+            never by the update). Defaults 0, 0, 0.01.
+        lifetime, lifetime_dtod: decay lifetime in calls of ``decay_weights`` (0: none) and its
+            spread (§3.5, on request). Defaults 0, 0.
+        diffusion, diffusion_dtod: diffusion rate of ``diffuse_weights`` and its spread (§3.5, on
+            request). Defaults 0, 0.
         construction_seed: seed of the device-to-device draws; 0 uses the tile's seed. Default 0.
         n_states: init-only convenience, sets ``dw_min = (w_max - w_min) / n_states`` (>= 1).
 

@@ -32,6 +32,7 @@ from ..algorithms import MultiTile, make_tile
 from ..config import MappingConfig, TileConfig
 from ..errors import CheckpointMismatchError
 from ..ops import _library
+from ..ops import update as _update
 from ..ops._checks import check_finite
 from ..tile import AnalogTile
 
@@ -235,6 +236,41 @@ class AnalogLayerBase(torch.nn.Module):
                 self._tile(i, j).set_weights(weight[o0:o1, i0:i1])
         if bias is not None and self.bias is not None:
             self.bias.copy_(bias)
+
+    # --- device processes (analog-tile.md §3.5: applied only on request) ----------------------------
+    @torch.no_grad()
+    def decay_weights(self, alpha: float = 1.0) -> None:
+        """Decay the weights of every tile towards the cells' reset bias (``AnalogTile.decay_weights``);
+        a no-op for devices without ``lifetime``."""
+        self._on_every_tile("decay_weights", alpha)
+
+    @torch.no_grad()
+    def diffuse_weights(self, alpha: float = 1.0) -> None:
+        """Add the device's diffusion noise to the weights of every tile (``AnalogTile.diffuse_weights``);
+        a no-op for devices without ``diffusion``."""
+        self._on_every_tile("diffuse_weights", alpha)
+
+    def _on_every_tile(self, method: str, alpha: float) -> None:
+        _update.check_process_alpha(alpha, f"{type(self).__name__}.{method}")  # before any tile changes
+        for tile in self.tiles:
+            getattr(tile, method)(alpha)
+
+    @torch.no_grad()
+    def reset_columns(self, columns: Any = None) -> None:
+        """Reset the weights of the selected inputs (all when None) to the cells' reset bias plus
+        ``reset_std`` noise (``AnalogTile.reset_columns``); ``columns`` index the layer's
+        ``in_size`` inputs (an analog bias line is reset only with ``columns=None``)."""
+        where = f"{type(self).__name__}.reset_columns"
+        lines = self.in_size + int(self.analog_bias)
+        if columns is None:
+            mask = torch.ones(lines, dtype=torch.bool, device=self.device)
+        else:
+            mask = torch.zeros(lines, dtype=torch.bool, device=self.device)
+            mask[:self.in_size] = _update.column_mask(columns, self.in_size, self.device, where).bool()
+        for i in range(len(self.out_splits)):
+            for j, (i0, i1) in enumerate(self._bounds(self.in_splits)):
+                if bool(mask[i0:i1].any()):
+                    self._tile(i, j).reset_columns(mask[i0:i1])
 
     # --- the analog passes (run inside the layer ops) -------------------------------------------
     def _with_bias_line(self, x: torch.Tensor) -> torch.Tensor:

@@ -20,8 +20,8 @@ from ..config.update import MAX_BL, UpdateConfig
 from . import _checks
 from ._views import cuda_stream, view
 
-__all__ = ["pulsed_update", "populate_device", "clip_weights", "device_cell_fields", "pack_update", "pack_device",
-           "COUNTER_NAMES"]
+__all__ = ["pulsed_update", "populate_device", "clip_weights", "device_process", "device_cell_fields", "pack_update",
+           "pack_device", "COUNTER_NAMES", "DEVICE_PROCESSES"]
 
 #: Meaning of the entries of a tile's int64 pulse counters (analog-tile.md §2.9).
 COUNTER_NAMES = ("input_pulses", "output_pulses", "coincidences_up", "coincidences_down")
@@ -120,6 +120,71 @@ def clip_weights(weight: torch.Tensor, cells: Mapping[str, torch.Tensor], device
     _core.clip_weights(view(weight), _cell_views(cells, device_cell_fields(device), "clip_weights"),
                        pack_device(device), bool(write_noise), int(seed), int(call),
                        None if persistent is None else view(persistent), cuda_stream(weight))
+
+
+def check_process_alpha(alpha: object, where: str) -> float:
+    """``alpha`` of a decay or diffusion as a float; ValueError unless a finite number ≥ 0."""
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not math.isfinite(alpha) or alpha < 0:
+        raise ValueError(f"{where}: alpha must be a finite number >= 0; got {alpha!r}")
+    return float(alpha)
+
+
+def column_mask(columns: object, in_size: int, device: torch.device, where: str) -> torch.Tensor:
+    """uint8 ``[in_size]`` mask of the selected input lines: ``columns`` is an int, a sequence of ints,
+    an integer tensor of indices or a bool tensor ``[in_size]``. Negative indices count from the end."""
+    if isinstance(columns, torch.Tensor) and columns.dtype == torch.bool:
+        if tuple(columns.shape) != (in_size,):
+            raise ValueError(f"{where}: a bool columns mask must have shape [in_size={in_size}]; "
+                             f"got {tuple(columns.shape)}")
+        return columns.to(device=device, dtype=torch.uint8)
+    if isinstance(columns, torch.Tensor):
+        if columns.dim() > 1 or columns.is_floating_point() or columns.is_complex():
+            raise TypeError(f"{where}: columns must be indices (ints) or a bool mask; got a {columns.dtype} tensor "
+                            f"of shape {tuple(columns.shape)}")
+        index = [int(c) for c in columns.reshape(-1).tolist()]
+    elif isinstance(columns, int) and not isinstance(columns, bool):
+        index = [columns]
+    elif isinstance(columns, (list, tuple, range)) and all(isinstance(c, int) and not isinstance(c, bool)
+                                                            for c in columns):
+        index = list(columns)
+    else:
+        raise TypeError(f"{where}: columns must be an int, a sequence of ints, an index tensor or a bool mask; "
+                        f"got {type(columns).__name__}")
+    bad = [c for c in index if not -in_size <= c < in_size]
+    if bad:
+        raise IndexError(f"{where}: columns must be in [-{in_size}, {in_size}); got {bad[:5]}")
+    mask = torch.zeros(in_size, dtype=torch.uint8)
+    mask[[c % in_size for c in index]] = 1
+    return mask.to(device)
+
+
+#: The processes of analog-tile.md §3.5 that :func:`device_process` applies.
+DEVICE_PROCESSES = ("decay", "diffuse", "reset")
+
+
+def device_process(weight: torch.Tensor, cells: Mapping[str, torch.Tensor], device: PulsedDevice, process: str, *,
+                   alpha: float = 1.0, columns: torch.Tensor | None = None, pop_seed: int, seed: int, call: int,
+                   persistent: torch.Tensor | None = None) -> None:
+    """Apply a device process of analog-tile.md §3.5 to every cell, in place, then clip to the bounds.
+
+    * ``"decay"``: ``w ← (w − b)·(1 − alpha·(1 − s)) + b`` with the cell's reset bias ``b`` and decay
+      scale ``s = 1 − 1/lifetime`` (device-to-device spread ``lifetime_dtod``; ``s = 1`` without
+      ``lifetime``), so ``alpha = 1`` is one lifetime unit (a mini-batch in aihwkit's convention);
+    * ``"diffuse"``: ``w ← w + alpha·r·ξ`` with the cell's rate ``r = |diffusion·(1 + diffusion_dtod·ξ')|``;
+    * ``"reset"``: ``w ← b + reset_std·ξ`` on the input lines where ``columns`` (uint8 ``[in]``) is 1, or
+      on all lines when it is None.
+
+    The per-cell ``b``, ``s`` and ``r`` are population draws (§3.2 step 8) keyed by ``pop_seed``; the
+    noise ``ξ`` by ``(seed, call, cell)``. With ``persistent`` (write-noise devices) the process acts on
+    the persistent weights and ``weight`` (the apparent ones) is redrawn.
+    """
+    if process not in DEVICE_PROCESSES:
+        raise ValueError(f"device_process: process must be one of {DEVICE_PROCESSES}; got {process!r}")
+    alpha = check_process_alpha(alpha, "device_process")
+    _core.device_process(view(weight), _cell_views(cells, device_cell_fields(device), "device_process"),
+                         pack_device(device), _core.DeviceProcess[process], float(alpha),
+                         None if columns is None else view(columns), int(pop_seed), int(seed), int(call),
+                         None if persistent is None else view(persistent), cuda_stream(weight))
 
 
 # --- the pulsed update --------------------------------------------------------------------------------

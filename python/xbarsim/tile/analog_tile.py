@@ -149,6 +149,48 @@ class AnalogTile(torch.nn.Module):
         redraw = self.config.device.has_write_noise()
         self._clip_to_device(write_noise=redraw, call=self.next_call() if redraw else 0)
 
+    # --- device processes (analog-tile.md §3.5: applied only on request) ----------------------------
+    @torch.no_grad()
+    def decay_weights(self, alpha: float = 1.0) -> None:
+        """Decay every weight towards its cell's reset bias, then clip to the cell's bounds.
+
+        ``w ← (w − b)·(1 − alpha·(1 − s)) + b`` with ``s = 1 − 1/lifetime`` per cell (spread
+        ``lifetime_dtod``) and ``b = reset + reset_dtod·ξ``: ``alpha = 1`` is one unit of the device's
+        ``lifetime`` (aihwkit applies one per mini-batch). Nothing happens when ``lifetime`` is 0.
+        """
+        alpha = _update.check_process_alpha(alpha, "AnalogTile.decay_weights")
+        if self.config.device.lifetime > 0 and alpha > 0:
+            self._device_process("decay", alpha)
+
+    @torch.no_grad()
+    def diffuse_weights(self, alpha: float = 1.0) -> None:
+        """Add diffusion noise ``alpha·r·ξ`` to every weight, then clip to the cell's bounds.
+
+        ``r = |diffusion·(1 + diffusion_dtod·ξ′)|`` per cell; a fresh ``ξ`` per cell and call. Nothing
+        happens when ``diffusion`` is 0.
+        """
+        alpha = _update.check_process_alpha(alpha, "AnalogTile.diffuse_weights")
+        if self.config.device.diffusion != 0 and alpha > 0:
+            self._device_process("diffuse", alpha)
+
+    @torch.no_grad()
+    def reset_columns(self, columns: Any = None) -> None:
+        """Reset the weights of the selected input lines (all when ``columns`` is None) to
+        ``b + reset_std·ξ``, ``b`` the cell's reset bias, then clip to the cell's bounds.
+
+        ``columns``: an int, a sequence of ints, an index tensor or a bool mask ``[in_size]``.
+        """
+        mask = None if columns is None else _update.column_mask(columns, self.in_size, self.weight.device,
+                                                                "AnalogTile.reset_columns")
+        self._device_process("reset", 1.0, mask)
+
+    def _device_process(self, process: str, alpha: float, columns: torch.Tensor | None = None) -> None:
+        # The call counter advances only after the op succeeded (a rejected call changes nothing).
+        _update.device_process(self.weight, self.device_state.cells(), self.config.device, process, alpha=alpha,
+                               columns=columns, pop_seed=self.config.device.population_seed(self.seed),
+                               seed=self.seed, call=self.rng_calls, persistent=self.weight_persistent)
+        self.next_call()
+
     def _clip_to_device(self, *, write_noise: bool, call: int) -> None:
         _update.clip_weights(self.weight, self.device_state.cells(), self.config.device,
                              persistent=self.weight_persistent, write_noise=write_noise, seed=self.seed, call=call)

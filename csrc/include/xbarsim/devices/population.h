@@ -16,12 +16,15 @@
 namespace xbarsim {
 
 enum PopulationParam : int32_t {
-  kPopNormalWMax = 0,      // b_max spread
-  kPopNormalWMin = 1,      // b_min spread
-  kPopNormalDwMin = 2,     // step-size spread g
-  kPopNormalUpDown = 3,    // up/down asymmetry spread rho
-  kPopNormalModel = 8,     // first model-specific normal (8, 9, 10, ...)
-  kPopUniformStuck = 0,    // is the cell stuck (U < corrupt_devices_prob)
+  kPopNormalWMax = 0,       // b_max spread
+  kPopNormalWMin = 1,       // b_min spread
+  kPopNormalDwMin = 2,      // step-size spread g
+  kPopNormalUpDown = 3,     // up/down asymmetry spread rho
+  kPopNormalReset = 4,      // reset-bias spread (step 8)
+  kPopNormalLifetime = 5,   // lifetime spread (step 8)
+  kPopNormalDiffusion = 6,  // diffusion-rate spread (step 8)
+  kPopNormalModel = 8,      // first model-specific normal (8, 9, 10, ...)
+  kPopUniformStuck = 0,     // is the cell stuck (U < corrupt_devices_prob)
   kPopUniformStuckValue = 1,
 };
 
@@ -105,6 +108,32 @@ XB_HD XB_INLINE DeviceCell<T> populate_common(const DeviceConfigArgs& c, const P
   cell.scale_up = scale_up;
   cell.scale_down = scale_down;
   return cell;
+}
+
+// Step 8 of §3.2: the parameters of the processes of §3.5, per cell. They are pure functions of the
+// population key, so the process op draws them when it runs instead of keeping three more arrays
+// per tile (the processes are applied only on request); the values are the same either way.
+template <typename T>
+XB_HD XB_INLINE T cell_reset_bias(const DeviceConfigArgs& c, const PopulationKey& key) {
+  return c.reset_dtod != 0.0 ? T(c.reset) + T(c.reset_dtod) * key.normal<T>(kPopNormalReset) : T(c.reset);
+}
+
+// 1 - 1/t with t = lifetime (1 + lifetime_dtod xi); 0 when t <= 1; 1 (no decay) when lifetime = 0.
+template <typename T>
+XB_HD XB_INLINE T cell_decay_scale(const DeviceConfigArgs& c, const PopulationKey& key) {
+  if (c.lifetime <= 0.0) return T(1);
+  const T t = c.lifetime_dtod != 0.0 ? T(c.lifetime) * (T(1) + T(c.lifetime_dtod) * key.normal<T>(kPopNormalLifetime))
+                                     : T(c.lifetime);
+  return t > T(1) ? T(1) - T(1) / t : T(0);
+}
+
+// |diffusion (1 + diffusion_dtod xi)|.
+template <typename T>
+XB_HD XB_INLINE T cell_diffusion_rate(const DeviceConfigArgs& c, const PopulationKey& key) {
+  const T rate = c.diffusion_dtod != 0.0
+                     ? T(c.diffusion) * (T(1) + T(c.diffusion_dtod) * key.normal<T>(kPopNormalDiffusion))
+                     : T(c.diffusion);
+  return abs_t(rate);
 }
 
 // Defaults of the device-model interface. Models without population draws of their own, whose visible

@@ -31,6 +31,7 @@ enum class Stream : uint32_t {
   kPulseNoise = 18,      // pulsed update: cycle-to-cycle noise per pulse
   kWriteNoise = 19,      // apparent-weight write noise
   kProbRound = 20,       // stochastic rounding of pulse probabilities
+  kDeviceProcess = 21,   // diffusion and reset noise of the device processes (element = cell)
   kPopulation = 32,      // device-to-device draws at construction (element = parameter*cells + cell)
   kTransfer = 48,        // multi-tile transfers
 };
