@@ -244,7 +244,7 @@ void list_sample_runs(const UpdateKernelParams<T>& p, int64_t i, int64_t b, bool
   }
 }
 
-// Applies the chunk's runs in order to row i (wrow = its target weights). Returns (up, down) counts.
+// Applies the chunk's runs in order to row i (wrow = its target weights); adds the pulses to n_up / n_down.
 template <class Model, typename T>
 void apply_runs(const UpdateKernelParams<T>& p, int64_t i, T* wrow, bool noisy, const RowChunk& chunk,
                 int64_t& n_up, int64_t& n_down) {

@@ -18,7 +18,7 @@
 namespace xbarsim {
 
 // Masks instead of bools and values instead of out-pointers throughout: the CPU update draws its
-// normals in batches (cpu/pulse_noise_batch.cpp), and GCC vectorises those loops only in this form.
+// normals in batches (csrc/cpu/batched_draws.cpp), and GCC vectorises those loops only in this form.
 
 // a where mask is all ones, b where it is zero (exact: the chosen bit pattern is returned).
 XB_HD XB_INLINE float select_bits(uint32_t mask, float a, float b) {
