@@ -8,7 +8,8 @@ update and BL management on, in two regimes:
 * dense:   lr 1,    x ~ U(0, 1), d ~ N(0, 1):     BL ≈ 23, about 3 pulses per cell and vector.
 
 Shapes: 784×256 at batch 16, 100 and 1024, and 4096×4096 at batch 1024 (CUDA only: on the CPU a
-single dense call takes tens of seconds, see bench/RESULTS.md).
+single dense call is ~5·10¹⁰ pulses, several minutes, see docs/update.md §6). Each row also reports
+the pulses of one call and the time per pulse.
 """
 from __future__ import annotations
 

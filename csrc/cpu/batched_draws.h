@@ -1,6 +1,6 @@
 // Random draws of the CPU pulsed update in batches: the per-element functions every path uses
 // (rng/streams.h, update/pulse_noise.h), called over long independent index ranges so that the
-// compiler vectorises them (one Philox4x32-10 call costs ~15 ns scalar, ~6 ns per lane in AVX-512).
+// compiler vectorises them (one Philox4x32-10 call costs ~15 ns scalar, ~6 ns in an AVX-512 loop).
 // The values are exactly those of the per-element calls: only the loop around them differs.
 #pragma once
 
