@@ -20,10 +20,10 @@ def test_table1_residual_learning_vectors(n_tiles, te, lrs):
     assert a.periods() == te and a.transfer_lrs() == pytest.approx(lrs)
     assert (a.fast_lr, a.scale_fast_lr, a.scale_transfer_lr, a.units_in_mbatch) == (1.0, False, False, True)
     assert a.warm_start == "reference_cuda" and p.plateau_rule == "reference_mnist"
-    assert p.config.device.dw_min == 0.5 and p.config.forward.is_perfect and a.transfer_io.is_perfect
+    assert p.config.device_model.dw_min == 0.5 and p.config.forward.is_perfect and a.transfer_io.is_perfect
     assert (p.batch_size, p.lr, p.epochs, p.lr_schedule) == (16, 0.05, 200, (0.1, 50))
     text = paper.table1("ours", dataset="mnist", n_tiles=n_tiles, variant="text")
-    assert text.config.algorithm.gammas()[1] == 0.5 and text.config.device.dw_min == pytest.approx(0.2)
+    assert text.config.algorithm.gammas()[1] == 0.5 and text.config.device_model.dw_min == pytest.approx(0.2)
     assert text.config.algorithm.warm_start == "paper" and text.epochs == 100
 
 
@@ -31,7 +31,7 @@ def test_table1_baselines():
     tt = paper.table1("ttv1", dataset="fashion_mnist")
     assert isinstance(tt.config.algorithm, TikiTaka)
     assert (tt.config.algorithm.fast_lr, tt.config.algorithm.transfer_lr) == (0.1, 1.0)  # code
-    assert tt.config.device.model == "SoftBoundsReference" and not tt.config.forward.is_perfect
+    assert tt.config.device_model.model == "SoftBoundsReference" and not tt.config.forward.is_perfect
     tt = paper.table1("ttv1", dataset="fashion_mnist", variant="text")
     assert (tt.config.algorithm.fast_lr, tt.config.algorithm.transfer_lr) == (0.01, 0.1)
     v2 = paper.table1("ttv2", dataset="fashion_mnist", variant="text")
@@ -55,7 +55,7 @@ def test_table2_residual_learning_vectors(n_tiles):
     assert p.learn_out_scaling and p.plateau_rule == "reference_cifar"
     t = paper.table2("ours", n_tiles=n_tiles, n_states=16, variant="text")
     assert t.config.algorithm.gammas()[1] == 0.1 and t.config.algorithm.scale_transfer_lr is False
-    assert t.config.device.dw_min == 0.125
+    assert t.config.device_model.dw_min == 0.125
 
 
 def test_toy_presets_match_section_10():
@@ -67,12 +67,12 @@ def test_toy_presets_match_section_10():
     assert not a.scale_transfer_lr and a.warm_start == "none" and a.units_in_mbatch and a.transfer_columns
     upd = p.config.update
     assert not upd.update_bl_management and not upd.update_management and upd.desired_bl == 31
-    dev = p.config.device
+    dev = p.config.device_model
     assert (dev.w_min, dev.w_max, dev.dw_min, dev.dw_min_std, dev.dw_min_dtod) == (-1.0, 1.0, 0.5, 0.3, 0.3)
     assert p.config.forward.is_perfect and p.lr == 0.001
     sgd = paper.toy_least_squares(1)
     assert isinstance(sgd.config.algorithm, SingleTile) and sgd.lr == 0.01
     nf = paper.toy_least_squares(2, variant="theory", device_noise=False)
-    assert nf.config.device.dw_min_std == 0.0 and nf.config.device.dw_min_dtod == 0.0
+    assert nf.config.device_model.dw_min_std == 0.0 and nf.config.device_model.dw_min_dtod == 0.0
     assert nf.config.algorithm.periods() == (16.0, 1.0)
     assert nf.config.algorithm.transfer_lrs()[1] == pytest.approx(2 * 0.1 * 0.5**2 / 16)

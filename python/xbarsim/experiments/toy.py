@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from ..algorithms import make_tile
+from ..ops import set_num_threads
 from ..presets.paper import TOY_VARIANTS, toy_least_squares
 
 __all__ = ["random_targets", "simulate", "measure", "main"]
@@ -153,9 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="OpenMP threads of the CPU ops (default 1: the tiles are n_targets × 1)")
     a = p.parse_args(argv)
     if a.device == "cpu":
-        from .. import _core
-
-        _core.set_openmp_threads(a.threads)
+        set_num_threads(a.threads)
     res = measure(a.tiles, steps=a.steps, n_targets=a.targets, seeds=list(range(a.seeds)), variant=a.variant,
                   device_noise=not a.noise_free, sgd_lr=a.sgd_lr, tail=a.tail, record_every=a.record_every,
                   device=a.device)

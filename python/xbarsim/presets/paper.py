@@ -77,7 +77,7 @@ def residual_learning(n_tiles: int, gamma: float, *, transfer_every_base: float,
         transfer_lr=tuple(transfer_lr_base * 1.2**n for n in range(n_tiles)), scale_transfer_lr=scale_transfer_lr,
         fast_lr=1.0, scale_fast_lr=False, units_in_mbatch=True, transfer_columns=True, n_reads_per_transfer=1,
         transfer_io=transfer_io, transfer_update=UpdateConfig(), warm_start=warm_start)
-    return TileConfig(forward=PERFECT, backward=PERFECT, update=UpdateConfig(), device=PaperSoftBounds(n_states),
+    return TileConfig(forward=PERFECT, backward=PERFECT, update=UpdateConfig(), device_model=PaperSoftBounds(n_states),
                       algorithm=algo)
 
 
@@ -117,7 +117,7 @@ def table1(method: str, *, dataset: str = "fashion_mnist", n_tiles: int = 4, var
         algo = TikiTaka(gamma=0.0, transfer_every=1.0, units_in_mbatch=True, n_reads_per_transfer=1,
                         fast_lr=0.1 if code else 0.01, scale_fast_lr=False, transfer_lr=1.0 if code else 0.1,
                         scale_transfer_lr=True, transfer_io=tio)
-        return MethodPreset(TileConfig(forward=io, backward=io, device=dev, algorithm=algo), lr, schedule, epochs,
+        return MethodPreset(TileConfig(forward=io, backward=io, device_model=dev, algorithm=algo), lr, schedule, epochs,
                             batch, learn_out_scaling=code, weight_scaling_columnwise=code,
                             notes="TT-v1 [C] build_config('ttv1') / [P] text rates")
     if method == "ttv2":
@@ -128,15 +128,15 @@ def table1(method: str, *, dataset: str = "fashion_mnist", n_tiles: int = 4, var
                           transfer_lr=1.0, scale_transfer_lr=True, thres_scale=1.0, momentum=0.1, forget_buffer=True,
                           transfer_io=PERFECT)
         cfg = TileConfig(forward=PERFECT, backward=PERFECT, update=UpdateConfig(desired_bl=10),
-                         device=PaperSoftBounds(n_states), algorithm=algo)
+                         device_model=PaperSoftBounds(n_states), algorithm=algo)
         return MethodPreset(cfg, lr, schedule, epochs, batch, learn_out_scaling=code, weight_scaling_columnwise=code,
                             notes="TT-v2 [C] BufferedTransferCompound with the table's state count")
     if method == "mp":
         dev = SoftBoundsReference(w_min=-1.0, w_max=1.0, dw_min=2.0 / n_states) if code else PaperSoftBounds(n_states)
         io = IOConfig() if code else PERFECT
-        cfg = TileConfig(forward=io, backward=io, device=dev, algorithm=MixedPrecision())
+        cfg = TileConfig(forward=io, backward=io, device_model=dev, algorithm=MixedPrecision())
         return MethodPreset(cfg, lr, schedule, epochs, batch, notes="MP [C] build_config('mp')")
-    cfg = TileConfig(forward=PERFECT, backward=PERFECT, device=PaperSoftBounds(n_states), algorithm=SingleTile())
+    cfg = TileConfig(forward=PERFECT, backward=PERFECT, device_model=PaperSoftBounds(n_states), algorithm=SingleTile())
     return MethodPreset(cfg, lr, schedule, epochs, batch, notes="analog SGD on one tile [X]")
 
 
@@ -172,20 +172,20 @@ def table2(method: str, *, dataset: str = "cifar10", n_tiles: int = 4, n_states:
                                   construction_seed=123)
         algo = TikiTaka(gamma=0.0, transfer_every=1.0, fast_lr=0.1, scale_fast_lr=False, transfer_lr=1.0,
                         scale_transfer_lr=True, transfer_io=PERFECT)
-        return MethodPreset(TileConfig(forward=PERFECT, backward=PERFECT, device=dev, algorithm=algo), lr, schedule,
+        return MethodPreset(TileConfig(forward=PERFECT, backward=PERFECT, device_model=dev, algorithm=algo), lr, schedule,
                             epochs, batch, learn_out_scaling=True, weight_scaling_columnwise=True)
     if method == "ttv2":
         algo = TikiTakaV2(gamma=0.0, transfer_every=1.0, fast_lr=0.5 if code else 0.1, scale_fast_lr=False,
                           transfer_lr=1.0, scale_transfer_lr=True, thres_scale=0.9 if code else 1.0, momentum=0.1,
                           forget_buffer=True, transfer_io=PERFECT)
-        cfg = TileConfig(forward=PERFECT, backward=PERFECT, device=PaperSoftBounds(n_states), algorithm=algo)
+        cfg = TileConfig(forward=PERFECT, backward=PERFECT, device_model=PaperSoftBounds(n_states), algorithm=algo)
         return MethodPreset(cfg, lr, schedule, epochs, batch, learn_out_scaling=True, weight_scaling_columnwise=True,
                             weight_scaling_omega=0.3 if code else 0.0)
     if method == "mp":
-        cfg = TileConfig(forward=PERFECT, backward=PERFECT, device=PaperSoftBounds(n_states),
+        cfg = TileConfig(forward=PERFECT, backward=PERFECT, device_model=PaperSoftBounds(n_states),
                          algorithm=MixedPrecision())
         return MethodPreset(cfg, lr, schedule, epochs, batch)
-    cfg = TileConfig(forward=PERFECT, backward=PERFECT, device=PaperSoftBounds(n_states), algorithm=SingleTile())
+    cfg = TileConfig(forward=PERFECT, backward=PERFECT, device_model=PaperSoftBounds(n_states), algorithm=SingleTile())
     return MethodPreset(cfg, lr, schedule, epochs, batch)
 
 
@@ -238,10 +238,10 @@ def toy_least_squares(n_tiles: int, *, variant: str = "paper", device_noise: boo
         raise ValueError(f"presets.paper.toy_least_squares: n_tiles must be an int >= 1; got {n_tiles!r}")
     noise = {} if device_noise else dict(dw_min_dtod=0.0, dw_min_std=0.0, w_min_dtod=0.0, w_max_dtod=0.0,
                                          up_down_dtod=0.0)
-    device = SoftBounds(w_min=-1.0, w_max=1.0, dw_min=0.5, **noise)
+    device_model = SoftBounds(w_min=-1.0, w_max=1.0, dw_min=0.5, **noise)
     update = UpdateConfig(update_bl_management=False, update_management=False)
     fast = 0.01 if variant == "paper" else 0.1
-    base = dict(forward=PERFECT, backward=PERFECT, update=update, device=device)
+    base = dict(forward=PERFECT, backward=PERFECT, update=update, device_model=device_model)
     if n_tiles == 1:
         lr = fast if sgd_lr is None else float(sgd_lr)
         return ToyPreset(TileConfig(**base, algorithm=SingleTile()), lr=lr, device_noise=device_noise,
