@@ -43,11 +43,12 @@ def test_opcheck_layer_ops():
         weights, counters, nm_states = layer._op_state()
         return [w.clone() for w in weights], [c.clone() for c in counters], [s.clone() for s in nm_states]
 
-    torch.library.opcheck(torch.ops.xbarsim.layer_forward_.default, (x, *state(), layer._handle, 3, False))
+    torch.library.opcheck(torch.ops.xbarsim.layer_forward_.default, (x, *state(), layer._handle, 3, 0))
     d = torch.randn(4, 3)
     for need_grad_input in (True, False):
         torch.library.opcheck(torch.ops.xbarsim.layer_backward_.default,
-                              (d, x, *state(), torch.zeros((), dtype=torch.int64), layer._handle, need_grad_input))
+                              (d, x, *state(), torch.zeros((), dtype=torch.int64), layer._handle, need_grad_input,
+                               False))
 
 
 def test_compiled_tensor_op_has_no_graph_break():

@@ -26,7 +26,7 @@ import torch
 
 from ..ops import _library
 
-__all__ = ["AnalogMatmul", "ForwardLog", "in_backward_pass"]
+__all__ = ["AnalogMatmul", "ForwardLog", "LoggedForward", "in_backward_pass", "LOG_NONE", "LOG_ALL", "LOG_LATEST"]
 
 
 def in_backward_pass() -> bool:
@@ -43,6 +43,13 @@ class LoggedForward:
     x: torch.Tensor
     calls: list[int]
     nm_states: Optional[list[torch.Tensor]]
+    latest_only: bool = False
+
+
+#: Values of the layer ops' ``log`` argument: what to remember of a forward for a recomputation.
+LOG_NONE = 0  # nothing (inside torch.compile: the compiler never recomputes the op)
+LOG_ALL = 1  # grad mode: every forward waiting for its backward
+LOG_LATEST = 2  # no-grad mode: only the latest (reentrant checkpointing runs its forward without grad)
 
 
 class ForwardLog:
@@ -57,7 +64,12 @@ class ForwardLog:
         self.capacity = capacity
         self.entries: list[LoggedForward] = []
 
-    def push(self, entry: LoggedForward) -> None:
+    def push(self, entry: LoggedForward, mode: int = LOG_ALL) -> None:
+        """Remember ``entry``; with ``LOG_LATEST`` it replaces the earlier no-grad entries (so that an
+        evaluation loop without grad keeps one input per layer alive, not ``capacity``)."""
+        entry.latest_only = mode == LOG_LATEST
+        if entry.latest_only:
+            self.entries = [e for e in self.entries if not e.latest_only]
         self.entries.append(entry)
         if len(self.entries) > self.capacity:
             del self.entries[0]
@@ -95,13 +107,16 @@ class AnalogMatmul(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, x: torch.Tensor, anchor: torch.Tensor, handle: int, out_size: int,
                 weights: list[torch.Tensor], counters: list[torch.Tensor], nm_states: list[torch.Tensor],
-                record_count: torch.Tensor, log: bool) -> torch.Tensor:
+                record_count: torch.Tensor, log: int) -> torch.Tensor:
         y = _library.layer_forward_(x, weights, counters, nm_states, handle, out_size, log)
         ctx.save_for_backward(x, *weights)
         ctx.handle = handle
         ctx.counters = counters
         ctx.nm_states = nm_states
         ctx.record_count = record_count
+        # Inside a compiled graph the compiler reuses the memory of x and d once the op returned, so the
+        # recorded batch must be a copy there (in eager mode autograd's own references keep them intact).
+        ctx.copy_record = log == LOG_NONE
         return y
 
     @staticmethod
@@ -109,7 +124,7 @@ class AnalogMatmul(torch.autograd.Function):
         x, *weights = ctx.saved_tensors
         need_grad_input = bool(ctx.needs_input_grad[0])
         grad_x = _library.layer_backward_(grad_y, x, list(weights), list(ctx.counters), list(ctx.nm_states),
-                                          ctx.record_count, ctx.handle, need_grad_input)
+                                          ctx.record_count, ctx.handle, need_grad_input, ctx.copy_record)
         # The placeholder's gradient counts the batches recorded since the last zero_grad.
         grad_anchor = torch.ones((), dtype=grad_y.dtype, device=grad_y.device)
         return (grad_x if need_grad_input else None), grad_anchor, None, None, None, None, None, None, None

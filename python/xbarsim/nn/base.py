@@ -40,7 +40,7 @@ from ..ops import update as _update
 from ..ops._checks import check_finite
 from ..tile import Tile
 from ..tile.base import counted_read
-from ._autograd import AnalogMatmul, ForwardLog, LoggedForward, in_backward_pass
+from ._autograd import LOG_ALL, LOG_LATEST, LOG_NONE, AnalogMatmul, ForwardLog, LoggedForward, in_backward_pass
 from ._state import dict_diff, tile_checkpoint_mismatches
 
 __all__ = ["AnalogLayerBase", "analog_layer_of", "analog_layers", "draw_seed"]
@@ -302,8 +302,12 @@ class AnalogLayerBase(torch.nn.Module):
     def analog_matmul(self, x: torch.Tensor) -> torch.Tensor:
         """``y[m, out_size]`` for ``x[m, in_size]`` through the layer's blocks (differentiable)."""
         weights, counters, nm_states = self._op_state()
-        # Log forwards only where a backward can follow in eager mode (a checkpoint may recompute them).
-        log = torch.is_grad_enabled() and not torch.compiler.is_compiling()
+        # What a checkpoint's recomputation may need (inside torch.compile the compiler never recomputes
+        # the op; without grad only reentrant checkpointing can, and only the latest forward).
+        if torch.compiler.is_compiling():
+            log = LOG_NONE
+        else:
+            log = LOG_ALL if torch.is_grad_enabled() else LOG_LATEST
         return AnalogMatmul.apply(x, self.analog_ctx, self._handle, self.out_size, weights, counters, nm_states,
                                   self.record_count, log)
 
@@ -312,7 +316,7 @@ class AnalogLayerBase(torch.nn.Module):
         return torch.cat([x, x.new_ones((x.shape[0], 1))], dim=1) if self.analog_bias else x
 
     def _forward_op(self, x: torch.Tensor, weights: list[torch.Tensor], counters: list[torch.Tensor],
-                    nm_states: list[torch.Tensor], log: bool) -> torch.Tensor:
+                    nm_states: list[torch.Tensor], log: int) -> torch.Tensor:
         """``y[m, out] = W x`` through the blocks (summing the partial outputs of input blocks).
 
         A forward recomputed inside a backward pass (activation checkpointing) is replayed from its
@@ -328,10 +332,10 @@ class AnalogLayerBase(torch.nn.Module):
             entry = self._forward_log.find(x)
             if entry is not None:
                 return self._replay(x, entry, weights)
-        if log:
+        if log != LOG_NONE:
             noisy_nm = any(b.config.forward.noise_management == "average_abs_max" for b in self.blocks)
             self._forward_log.push(LoggedForward(x.detach(), [int(c) for c in counters],
-                                                 [s.clone() for s in nm_states] if noisy_nm else None))
+                                                 [s.clone() for s in nm_states] if noisy_nm else None), log)
         return self._forward_reads(self._with_bias_line(x.contiguous()), weights, counters, nm_states)
 
     def _replay(self, x: torch.Tensor, entry: LoggedForward, weights: list[torch.Tensor]) -> torch.Tensor:
@@ -365,7 +369,7 @@ class AnalogLayerBase(torch.nn.Module):
 
     def _backward_op(self, d: torch.Tensor, x: torch.Tensor, weights: list[torch.Tensor],
                      counters: list[torch.Tensor], nm_states: list[torch.Tensor], record_count: torch.Tensor,
-                     need_grad_input: bool) -> torch.Tensor:
+                     need_grad_input: bool, copy_record: bool = False) -> torch.Tensor:
         """``Wᵀ d`` through the blocks (empty without ``need_grad_input``); records ``(x, d)``.
 
         Both halves of a record are validated when they arrive (x by the forward, d here), so the
@@ -374,7 +378,7 @@ class AnalogLayerBase(torch.nn.Module):
         check_finite(type(self).__name__ + " backward", "grad_output", d)
         d = d.contiguous()
         grad_input = self._backward_reads(d, weights, counters, nm_states) if need_grad_input else x.new_empty((0,))
-        self._records.append((x, d))
+        self._records.append((x.clone(), d.clone()) if copy_record else (x, d))
         record_count.add_(1)
         self._forward_log.forget(x)
         return grad_input

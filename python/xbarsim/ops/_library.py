@@ -16,7 +16,7 @@ Two kinds of ops live here:
   tensors, never guarded on). The static part of a layer (its configs, mapping, seeds, record
   buffer) is reached through an integer *handle*, constant for the layer's lifetime. Objects
   registered here implement ``_forward_op(x, weights, counters, nm_states, log)`` and
-  ``_backward_op(d, x, weights, counters, nm_states, record_count, need_grad_input)``, which must
+  ``_backward_op(d, x, weights, counters, nm_states, record_count, need_grad_input, copy_record)``, which must
   read and write state only through those arguments; this module imports nothing above ``ops``.
 
 Every op has a fake (meta) implementation returning empty tensors of the right shape, dtype and
@@ -147,13 +147,14 @@ def lookup_layer(handle: int) -> Any:
 
 @torch.library.custom_op("xbarsim::layer_forward_", mutates_args=("counters", "nm_states"))
 def layer_forward_(x: torch.Tensor, weights: list[torch.Tensor], counters: list[torch.Tensor],
-                   nm_states: list[torch.Tensor], handle: int, out_size: int, log: bool) -> torch.Tensor:
+                   nm_states: list[torch.Tensor], handle: int, out_size: int, log: int) -> torch.Tensor:
     """Analog forward of layer ``handle`` on ``x[m, in_size] -> y[m, out_size]``.
 
     ``weights``, ``counters`` and ``nm_states`` are the visible weight, the RNG call counter and the
     noise-management running maxima of every block of the layer (read; counters and maxima written).
-    ``log``: remember the counter values used, so that a recomputation of this forward inside a
-    backward pass (activation checkpointing) reproduces it instead of drawing new noise.
+    ``log``: what to remember of the counter values used (0: nothing, 1: this forward, 2: this forward
+    in place of earlier no-grad ones), so that a recomputation of this forward inside a backward pass
+    (activation checkpointing) reproduces it instead of drawing new noise.
     """
     return lookup_layer(handle)._forward_op(x, weights, counters, nm_states, log)
 
@@ -166,13 +167,15 @@ def _layer_forward_fake(x, weights, counters, nm_states, handle, out_size, log):
 @torch.library.custom_op("xbarsim::layer_backward_", mutates_args=("counters", "nm_states", "record_count"))
 def layer_backward_(d: torch.Tensor, x: torch.Tensor, weights: list[torch.Tensor], counters: list[torch.Tensor],
                     nm_states: list[torch.Tensor], record_count: torch.Tensor, handle: int,
-                    need_grad_input: bool) -> torch.Tensor:
+                    need_grad_input: bool, copy_record: bool) -> torch.Tensor:
     """Analog backward of layer ``handle``: the input gradient ``[m, in_size]`` (empty when
     ``need_grad_input`` is false: no backward read is made then); appends ``(x, d)`` to the layer's
-    record buffer and increments ``record_count``."""
-    return lookup_layer(handle)._backward_op(d, x, weights, counters, nm_states, record_count, need_grad_input)
+    record buffer (copies with ``copy_record``: inside a compiled graph the inputs' memory is reused
+    after the op returns) and increments ``record_count``."""
+    return lookup_layer(handle)._backward_op(d, x, weights, counters, nm_states, record_count, need_grad_input,
+                                             copy_record)
 
 
 @layer_backward_.register_fake
-def _layer_backward_fake(d, x, weights, counters, nm_states, record_count, handle, need_grad_input):
+def _layer_backward_fake(d, x, weights, counters, nm_states, record_count, handle, need_grad_input, copy_record):
     return x.new_empty(x.shape) if need_grad_input else x.new_empty((0,))
