@@ -58,7 +58,8 @@ def _write(directory: pathlib.Path, payloads: dict, gz=True) -> pathlib.Path:
 
 # ----------------------------------------------------------------------------- real files
 
-def test_full_fashion_mnist_from_the_shared_copy(shared_data_dir):
+def test_full_fashion_mnist_from_the_shared_copy(fashion_mnist_dir):
+    shared_data_dir = fashion_mnist_dir.parent  # the data root: one subdirectory per dataset
     test = data.load("fashion-mnist", shared_data_dir, train=False)
     assert (test.name, test.split, len(test)) == ("fashion-mnist", "test", 10000)
     assert test.images.shape == (10000, 1, 28, 28) and test.images.dtype == torch.uint8
@@ -71,21 +72,21 @@ def test_full_fashion_mnist_from_the_shared_copy(shared_data_dir):
     assert torch.equal(x, test.images[:50].float() / 255) and torch.equal(y, test.labels[:50])
 
 
-def test_embedded_subset_is_the_documented_selection_of_the_full_set(shared_data_dir):
+def test_embedded_subset_is_the_documented_selection_of_the_full_set(fashion_mnist_dir):
     """The shipped payloads are exactly make_mini's selection: regeneration is reproducible."""
     for split, (images_name, labels_name) in mini.MINI_FILES.items():
-        images, labels = data.read_mnist_split(shared_data_dir / "fashion-mnist", split, dataset="fashion-mnist")
+        images, labels = data.read_mnist_split(fashion_mnist_dir, split, dataset="fashion-mnist")
         keep = select(labels, mini.MINI_PER_CLASS[split])
         assert hashlib.sha256(idx_bytes(images[keep])).hexdigest() == mini.MINI_SHA256[images_name]
         assert hashlib.sha256(idx_bytes(labels[keep])).hexdigest() == mini.MINI_SHA256[labels_name]
     assert select(labels, 100)[-1] < 1100  # "first 100 per class in file order"
 
 
-def test_mnist_directory_holding_fashion_mnist_files_is_rejected(shared_data_dir, tmp_path):
+def test_mnist_directory_holding_fashion_mnist_files_is_rejected(fashion_mnist_dir, tmp_path):
     target = tmp_path / "mnist"
     target.mkdir()
     for name in IDX_NAMES[2:]:
-        shutil.copy(shared_data_dir / "fashion-mnist" / (name + ".gz"), target)
+        shutil.copy(fashion_mnist_dir / (name + ".gz"), target)
     with pytest.raises(ValueError, match="must be the mnist t10k-images-idx3-ubyte; got the fashion-mnist file"):
         data.load("mnist", tmp_path, train=False)
 

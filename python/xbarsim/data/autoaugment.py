@@ -1,12 +1,13 @@
 """AutoAugment, CIFAR-10 policy, on batched uint8 images: each operation runs once per batch on
 the images that chose it, with per-image magnitudes and signs.
 
-Semantics follow the reference code's image operations (PIL-based): geometric ops sample at pixel
-centres with fill 128 (shear: bicubic, cubic convolution a = -1, neighbours clamped at the border; translate and
-rotate: nearest); colour, contrast, brightness and sharpness blend with a degenerate image and
-truncate; grey is ITU-R 601 luma in 16-bit fixed point; the smoothing kernel for sharpness is
-[[1, 1, 1], [1, 5, 1], [1, 1, 1]] / 13 with the border left unchanged; autocontrast and equalize
-work per channel through a lookup table.
+Semantics follow the reference code's image operations (PIL-based), bit for bit on the images
+compared in tests/unit/test_transforms.py: geometric ops sample at pixel centres with fill 128
+(shear: bicubic, cubic convolution a = -1, neighbours clamped at the border, truncated; translate
+and rotate: nearest, rotate in 16.16 fixed point); colour, contrast, brightness and sharpness blend
+with a degenerate image in float32 and truncate; grey is ITU-R 601 luma in 16-bit fixed point; the
+smoothing kernel for sharpness is [[1, 1, 1], [1, 5, 1], [1, 1, 1]] / 13 with the border left
+unchanged; posterize, solarize, autocontrast and equalize work per channel through lookup tables.
 
 Random draws per batch of B images, in order, from the caller's generator: sub-policy index
 (B integers in [0, 25)), then for operation 1 and 2 each: B uniforms in [0, 1) (apply when below

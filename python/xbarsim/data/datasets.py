@@ -50,14 +50,16 @@ class ImageDataset:
     split: str
 
     def __post_init__(self) -> None:
-        if not isinstance(self.images, torch.Tensor) or self.images.dtype != torch.uint8:
-            raise TypeError(f"ImageDataset: images must be a uint8 tensor; got {getattr(self.images, 'dtype', type(self.images).__name__)}")
-        if not isinstance(self.labels, torch.Tensor) or self.labels.dtype != torch.int64:
-            raise TypeError(f"ImageDataset: labels must be an int64 tensor; got {getattr(self.labels, 'dtype', type(self.labels).__name__)}")
+        for field, dtype in (("images", torch.uint8), ("labels", torch.int64)):
+            value = getattr(self, field)
+            if not isinstance(value, torch.Tensor) or value.dtype != dtype:
+                got = value.dtype if isinstance(value, torch.Tensor) else type(value).__name__
+                raise TypeError(f"ImageDataset: {field} must be a {str(dtype)[6:]} tensor; got {got}")
         if self.images.dim() != 4:
             raise ValueError(f"ImageDataset: images must have shape [N, C, H, W]; got {tuple(self.images.shape)}")
         if self.labels.shape != self.images.shape[:1]:
-            raise ValueError(f"ImageDataset: labels must have shape [N={self.images.shape[0]}]; got {tuple(self.labels.shape)}")
+            raise ValueError(f"ImageDataset: labels must have shape [N={self.images.shape[0]}]; "
+                             f"got {tuple(self.labels.shape)}")
         if not isinstance(self.classes, tuple) or not self.classes:
             raise ValueError(f"ImageDataset: classes must be a non-empty tuple of names; got {self.classes!r}")
         if self.labels.numel() and (int(self.labels.min()) < 0 or int(self.labels.max()) >= len(self.classes)):

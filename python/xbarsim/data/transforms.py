@@ -22,6 +22,7 @@ from typing import Literal, Optional
 import torch
 
 from .autoaugment import autoaugment_cifar10
+from .sources import DATASETS
 
 __all__ = ["Preprocess", "random_crop", "cutout", "random_hflip", "normalize", "autoaugment_cifar10",
            "MNIST_MEAN", "MNIST_STD"]
@@ -273,8 +274,6 @@ class Preprocess:
 
         Spec: experiments.md §1.1, §2.1, §9 (normalisation rows).
         """
-        from .sources import DATASETS
-
         if name not in DATASETS:
             raise ValueError(f"Preprocess.for_dataset: name must be one of {', '.join(map(repr, DATASETS))}; "
                              f"got {name!r}")
