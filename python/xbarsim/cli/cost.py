@@ -64,7 +64,8 @@ def run(args: argparse.Namespace) -> int:
     costs = [cost.model_cost(shapes, m, hw) for m in methods]
 
     title = f"# Hardware cost: {shapes.description}"
-    sections = [title, "", f"Analytical estimate (hardware-cost.md); storage in {args.units}. "
+    units_text = "the paper's units (KB)" if args.units == "paper" else args.units
+    sections = [title, "", f"Analytical estimate (hardware-cost.md); storage in {units_text}. "
                 f"Latency per training sample (slowest layer); energy per image "
                 f"(energy_scaling = {hw.energy_scaling!r}).", "", report.summary_markdown(costs, args.units)]
     if args.layers or args.out is not None:
