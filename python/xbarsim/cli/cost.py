@@ -63,24 +63,23 @@ def run(args: argparse.Namespace) -> int:
         return _error(str(e))
     costs = [cost.model_cost(shapes, m, hw) for m in methods]
 
-    title = f"# Hardware cost: {shapes.description}"
     units_text = "the paper's units (KB)" if args.units == "paper" else args.units
-    sections = [title, "", f"Analytical estimate (hardware-cost.md); storage in {units_text}. "
-                f"Latency per training sample (slowest layer); energy per image "
-                f"(energy_scaling = {hw.energy_scaling!r}).", "", report.summary_markdown(costs, args.units)]
-    if args.layers or args.out is not None:
-        for c in costs:
-            sections += ["", f"## {c.method.label}: per layer", "", report.layers_markdown(c)]
-    text = "\n".join(sections) + "\n"
-    print(text if args.layers else "\n".join(sections[:5]) + "\n")
+    summary = "\n".join([
+        f"# Hardware cost: {shapes.description}", "",
+        f"Analytical estimate (hardware-cost.md); storage in {units_text}. Latency per training sample "
+        f"(slowest layer); energy per image (energy_scaling = {hw.energy_scaling!r}).", "",
+        report.summary_markdown(costs, args.units)]) + "\n"
+    per_layer = "".join(f"\n## {c.method.label}: per layer\n\n{report.layers_markdown(c)}\n" for c in costs)
+    print(summary + (per_layer if args.layers else ""))
     comparison = None
     if args.paper:
-        comparison = "# The paper's Tables 5-8 beside xbarsim's model\n\n" + report.comparison_markdown(
-            cost.paper_comparison(hw)) + "\n"
+        constants = "the paper's constants" if hw == cost.HardwareModel() else f"the constants of {args.hardware}"
+        comparison = (f"# The paper's Tables 5-8 beside xbarsim's model ({constants})\n\n"
+                      + report.comparison_markdown(cost.paper_comparison(hw)) + "\n")
         print(comparison)
     if args.out is not None:
         args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "cost.md").write_text(text, encoding="utf-8")
+        (args.out / "cost.md").write_text(summary + per_layer, encoding="utf-8")
         report.write_json(report.costs_to_json(costs, args.units), args.out / "cost.json")
         written = ["cost.md", "cost.json"]
         try:
