@@ -3,6 +3,7 @@
 Commands:
     info   build and runtime information (CUDA, OpenMP threads)
     demo   train one analog tile on a generated regression problem with pulsed updates
+    cost   analytical latency, energy, storage and area of a model per training method
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import argparse
 import json
 import sys
 
-from . import demo
+from . import cost, demo
 
 
 def _info(args: argparse.Namespace) -> int:
@@ -31,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_info = sub.add_parser("info", help="build and runtime information")
     p_info.set_defaults(func=_info)
     demo.add_parser(sub)
+    cost.add_parser(sub)
     return parser
 
 
