@@ -18,6 +18,7 @@ Spec: analog-tile.md §1.3–§1.6.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 
 import torch
@@ -139,19 +140,36 @@ def analog_mvm(x: torch.Tensor, weight: torch.Tensor, io: IOConfig, transpose: b
     _validate(x, weight, io, transpose, seed, call, nm_state, alpha)
     w = weight.t() if not transpose else weight  # x_flat @ w is the ideal product
     gain = io.out_scale * float(alpha)
-    if io.is_perfect:
-        _checks.check_finite(_FN, "x", x)
-        y = torch.matmul(x, w)
-        return y if gain == 1.0 else y.mul_(gain)
-    lead = x.shape[:-1]
-    xf = x.reshape(-1, w.shape[0])
-    if not xf.is_contiguous():
-        xf = xf.contiguous()
-    y = torch.empty(xf.shape[0], w.shape[1], dtype=x.dtype, device=x.device)
-    if xf.shape[0] > 0:
-        _checks.check_finite(_FN, "x", xf)
-        _ReadPath(io, transpose, xf, w, seed, call, gain).run(y, nm_state)
-    return y.reshape(*lead, w.shape[1])
+    with _full_fp32_gemm(x.device):
+        if io.is_perfect:
+            _checks.check_finite(_FN, "x", x)
+            y = torch.matmul(x, w)
+            return y if gain == 1.0 else y.mul_(gain)
+        lead = x.shape[:-1]
+        xf = x.reshape(-1, w.shape[0])
+        if not xf.is_contiguous():
+            xf = xf.contiguous()
+        y = torch.empty(xf.shape[0], w.shape[1], dtype=x.dtype, device=x.device)
+        if xf.shape[0] > 0:
+            _checks.check_finite(_FN, "x", xf)
+            _ReadPath(io, transpose, xf, w, seed, call, gain).run(y, nm_state)
+        return y.reshape(*lead, w.shape[1])
+
+
+@contextlib.contextmanager
+def _full_fp32_gemm(device: torch.device):
+    """No TF32 in the read's GEMMs on CUDA (restored afterwards): an analog read is a float32 read,
+    whatever ``torch.set_float32_matmul_precision`` the caller chose (docs/io.md)."""
+    if device.type != "cuda":
+        yield
+        return
+    matmul = torch.backends.cuda.matmul
+    previous = matmul.allow_tf32
+    matmul.allow_tf32 = False
+    try:
+        yield
+    finally:
+        matmul.allow_tf32 = previous
 
 
 class _ReadPath:
