@@ -6,6 +6,7 @@ its vectors are the spec's, and the published numbers are complete.
 from __future__ import annotations
 
 import dataclasses
+import pathlib
 
 import pytest
 
@@ -251,6 +252,15 @@ def test_paper_results_are_complete_and_verbatim():
     assert r[10][("cifar100", 4, "resl", 4)] == (58.36, 0.36)
     assert r[11][("cifar100", 80, "resl", 7)] == (50.82, 0.14)
     assert r[11][("cifar10", 80, "ttv1", 2)] == (10.04, 0.04)
+
+
+def test_docs_list_every_preset():
+    """docs/presets.md's generated section is what ``describe`` makes of the presets today."""
+    doc = (pathlib.Path(__file__).resolve().parents[2] / "docs" / "presets.md").read_text()
+    block = doc.split("<!-- generated: presets -->\n")[1].split("<!-- end generated -->")[0]
+    assert block == paper.presets_markdown(), "regenerate with python -m xbarsim.presets.paper.describe"
+    row = paper.describe(paper.experiment(2, "cifar10", "ttv2"))
+    assert (row["mapping"], row["fast_lr"], row["IO f/b/t"]) == ("learn, col, ω 0.3", "0.5", "P/P/P")
 
 
 # --- the least-squares toy ------------------------------------------------------------------------------
