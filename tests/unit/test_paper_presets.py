@@ -173,6 +173,19 @@ def test_every_row_is_constructible_and_parses_back(table, variant):
     assert [p.method for p in rows[-len(layout.datasets()):]] == ["digital"] * len(layout.datasets())
 
 
+def test_presets_name_what_the_data_package_provides():
+    from xbarsim.data import DATASETS, Preprocess
+
+    stats = ((0.5, 0.5, 0.5), (0.25, 0.25, 0.25))
+    for table, variant in ALL_ROWS:
+        for p in paper.table_rows(table, variant=variant):
+            assert p.dataset in DATASETS
+            for train in (True, False):
+                Preprocess.for_dataset(p.dataset, train=train, variant=p.preprocess_variant,
+                                       autoaugment=p.autoaugment,
+                                       channel_stats=stats if p.dataset.startswith("cifar") else None)
+
+
 def test_names():
     assert paper.experiment(1, "fashion-mnist", "resl", n_tiles=4).name() == "table1/fashion-mnist/resl-4"
     assert paper.experiment(2, "cifar100", "ttv2", n_states=16, variant="text").name() == \
