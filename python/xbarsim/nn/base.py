@@ -20,6 +20,12 @@ How an analog layer trains (docs/frontend.md):
   concatenates batches), ``zero_grad`` (of the optimizer or of the model) discards it, ``step``
   applies it. Only the current accumulation window is kept: one mini-batch of ``x`` and ``d`` in
   the usual loop.
+* Digital output scales (:class:`~xbarsim.config.MappingConfig`): a fixed ``mapping_scales`` buffer
+  ``m`` (``weight_scaling_omega > 0``) and a learnable ``out_scaling_alpha`` parameter ``α``
+  (``learn_out_scaling``) multiply the analog output outside the layer op: ``y = α ⊙ (m ⊙ W̄x) + b``.
+  The effective weight (``get_weights``, ``weight``) is ``α m W̄``. The recorded ``d`` is the
+  gradient at ``W̄x`` (so it contains ``α m``); the update divides it by ``m²`` (aihwkit's
+  ``pre_update`` divides the gradient at ``m ⊙ W̄x`` by ``m``). docs/presets.md compares with aihwkit.
 
 Spec: analog-tile.md §0 (shapes, batches, conv patches as vectors), experiments.md §0 (mapping).
 """
@@ -88,7 +94,11 @@ class AnalogLayerBase(torch.nn.Module):
             (``xbarsim.algorithms.make_tile``). Block k is seeded with ``child_seed(seed, k)``.
         analog_ctx: the placeholder parameter recognised by :mod:`xbarsim.optim`.
         bias: the digital bias parameter (None without bias or with an analog bias).
-        weight: the visible weight, shaped like the torch layer's (a read-only copy).
+        mapping_scales: the fixed digital output scales ``m`` (buffer ``[out_size]`` or ``[1]``) of the
+            weight remapping, or None (``mapping.weight_scaling_omega == 0``).
+        out_scaling_alpha: the learned digital output scale ``α`` (parameter ``[1]`` or ``[out_size]``),
+            or None (``mapping.learn_out_scaling`` off).
+        weight: the effective weight ``α m W̄``, shaped like the torch layer's (a read-only copy).
         config, mapping, digital_bias, eval_noise_free, seed: as given.
     """
 
@@ -133,6 +143,12 @@ class AnalogLayerBase(torch.nn.Module):
             self.bias = torch.nn.Parameter(torch.zeros(out_size, device=device, dtype=dtype))
         else:
             self.register_parameter("bias", None)
+        scale_shape = mapping.mapping_scale_shape(out_size)
+        self.register_buffer("mapping_scales", None if scale_shape is None else
+                             torch.ones(scale_shape, device=device, dtype=dtype))
+        alpha_shape = mapping.learned_scale_shape(out_size)
+        self.register_parameter("out_scaling_alpha", None if alpha_shape is None else
+                                torch.nn.Parameter(torch.ones(alpha_shape, device=device, dtype=dtype)))
         # The record counter is the mutation the backward op declares for the record buffer (host memory).
         self.register_buffer("record_count", torch.zeros((), dtype=torch.int64), persistent=False)
         self._reset_transient_state()
@@ -198,13 +214,33 @@ class AnalogLayerBase(torch.nn.Module):
     # --- weights -------------------------------------------------------------------------------
     @property
     def weight(self) -> torch.Tensor:
-        """The visible weight W̄ shaped like the torch layer's weight (a copy; read-only: programming it
-        is :meth:`set_weights`)."""
+        """The effective weight ``α m W̄`` (W̄ without output scales) shaped like the torch layer's weight
+        (a copy; read-only: programming it is :meth:`set_weights`)."""
         return self.get_weights()[0]
 
     def get_weights(self) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
-        """``(weight, bias or None)``, copies, as the blocks hold them (overridden for the layer's shape)."""
+        """``(weight, bias or None)``, copies, as the layer computes with them (overridden for the layer's
+        shape)."""
         return self.get_matrix_weights()
+
+    def output_scale(self) -> Optional[torch.Tensor]:
+        """The product of the digital output scales ``α m`` (``[out_size]`` or ``[1]``; differentiable in
+        ``α``), or None when the layer has none."""
+        m, alpha = self.mapping_scales, self.out_scaling_alpha
+        if m is None:
+            return alpha
+        return m if alpha is None else m * alpha
+
+    def scale_output(self, y: torch.Tensor) -> torch.Tensor:
+        """``α ⊙ (m ⊙ y)`` for the analog output ``y[m, out_size]`` (``y`` itself without scales).
+
+        Ordinary torch: the gradient reaches ``α`` and flows on (times ``α m``) into the layer op.
+        """
+        if self.mapping_scales is not None:
+            y = y * self.mapping_scales
+        if self.out_scaling_alpha is not None:
+            y = y * self.out_scaling_alpha
+        return y
 
     def _get_matrix(self) -> torch.Tensor:
         """The full block matrix ``[out_size, in_size (+1 analog bias column)]`` (a copy)."""
@@ -213,25 +249,40 @@ class AnalogLayerBase(torch.nn.Module):
             rows.append(torch.cat([self._block(i, j).get_weights()[0] for j in range(len(self.in_splits))], dim=1))
         return torch.cat(rows, dim=0)
 
+    @torch.no_grad()
     def get_matrix_weights(self) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
-        """``(W[out_size, in_size], bias[out_size] or None)``, copies, as the blocks hold them."""
+        """``(W[out_size, in_size], bias[out_size] or None)``, copies: the effective weight ``α m W̄`` (and
+        the analog bias column scaled alike; a digital bias as it is)."""
         m = self._get_matrix()
+        scale = self.output_scale()
+        if scale is not None:
+            m = m * scale.detach().reshape(-1, 1)
         if self.analog_bias:
             return m[:, :-1].contiguous(), m[:, -1].contiguous()
         return m, (self.bias.detach().clone() if self.bias is not None else None)
 
     @torch.no_grad()
     def set_matrix_weights(self, weight: torch.Tensor, bias: Optional[torch.Tensor] = None) -> None:
-        """Program ``W[out_size, in_size]`` (and the bias, if given) into the blocks.
+        """Program the effective weight ``W[out_size, in_size]`` (and the bias, if given) into the blocks.
 
-        All checks run before any block changes. ``bias=None`` keeps the current bias.
+        With ``mapping.weight_scaling_omega = ω > 0`` the blocks receive ``W/m`` and the mapping scales
+        become ``m = max|W|/ω`` (per row with ``weight_scaling_columnwise``; the analog bias column
+        counts; 1 where the maximum is 0). A learned output scale is reset to 1. All checks run before
+        any block changes. ``bias=None`` keeps the current bias (as an effective value).
         """
         name = f"{type(self).__name__}.set_weights"
         self._check_matrix(weight, bias, name)
         weight = weight.detach().to(self.device, self.dtype)
         if self.analog_bias:
-            column = bias if bias is not None else self._get_matrix()[:, -1]
-            weight = torch.cat([weight, column.detach().to(self.device, self.dtype).reshape(-1, 1)], dim=1)
+            column = bias.detach().to(self.device, self.dtype) if bias is not None else \
+                self.get_matrix_weights()[1]
+            weight = torch.cat([weight, column.reshape(-1, 1)], dim=1)
+        if self.mapping_scales is not None:
+            scales = remap_scales(weight, self.mapping.weight_scaling_omega, self.mapping.weight_scaling_columnwise)
+            weight = weight / scales.reshape(-1, 1)
+            self.mapping_scales.copy_(scales)
+        if self.out_scaling_alpha is not None:
+            self.out_scaling_alpha.fill_(1.0)
         for i, (o0, o1) in enumerate(self._bounds(self.out_splits)):
             for j, (i0, i1) in enumerate(self._bounds(self.in_splits)):
                 self._block(i, j).set_weights(weight[o0:o1, i0:i1])
@@ -433,10 +484,15 @@ class AnalogLayerBase(torch.nn.Module):
     def apply_update(self, lr: float) -> None:
         """Apply the recorded batch to every block: ``block.update(x, d, lr)`` (analog-tile.md §2).
 
-        With ``pulse_type="none"`` this is exactly ``W ← W − lr · dᵀ x`` (summed over the batch).
+        With ``pulse_type="none"`` this is exactly ``W̄ ← W̄ − lr · dᵀ x`` (summed over the batch), with
+        ``d/m²`` in place of ``d`` where the layer has mapping scales ``m``.
         """
         x, d = self.recorded_batch()
         x = self._with_bias_line(x)
+        if self.mapping_scales is not None:
+            # d is the gradient at u = W̄x, i.e. m ⊙ (gradient at m ⊙ u); aihwkit updates with the
+            # latter divided by m (pre_update), which is d / m².
+            d = d / (self.mapping_scales * self.mapping_scales)
         in_bounds, out_bounds = self._bounds(self.in_splits), self._bounds(self.out_splits)
         for i, (o0, o1) in enumerate(out_bounds):
             di = d if len(out_bounds) == 1 else d[:, o0:o1].contiguous()
@@ -446,10 +502,14 @@ class AnalogLayerBase(torch.nn.Module):
 
     # --- checkpoints ---------------------------------------------------------------------------
     def _layer_state(self) -> dict:
+        def shape(t: Optional[torch.Tensor]) -> Optional[list[int]]:
+            return None if t is None else list(t.shape)
+
         return {"version": _LAYER_STATE_VERSION, "kind": type(self).__name__, "in_size": self.in_size,
                 "out_size": self.out_size, "analog_bias": self.analog_bias,
                 "digital_bias": self.bias is not None, "in_splits": list(self.in_splits),
-                "out_splits": list(self.out_splits), "mapping": self.mapping.to_dict()}
+                "out_splits": list(self.out_splits), "mapping": self.mapping.to_dict(),
+                "mapping_scales": shape(self.mapping_scales), "out_scaling_alpha": shape(self.out_scaling_alpha)}
 
     def get_extra_state(self) -> dict:
         return self._layer_state()
@@ -472,6 +532,7 @@ class AnalogLayerBase(torch.nn.Module):
             state_layer = state_dict.get(prefix + "_extra_state")
         if state_layer is not None:
             ours = self._layer_state()
+            state_layer = _upgrade_layer_state(state_layer)
             for key in sorted(set(ours) | set(state_layer)):
                 if ours.get(key) != state_layer.get(key):
                     problems.append(f"{prefix}{key}: checkpoint {state_layer.get(key)!r}, model {ours.get(key)!r}")
@@ -494,6 +555,10 @@ class AnalogLayerBase(torch.nn.Module):
 
     def _extra_repr_common(self) -> str:
         parts = []
+        if self.mapping_scales is not None:
+            parts.append(f"weight_scaling_omega={self.mapping.weight_scaling_omega}")
+        if self.out_scaling_alpha is not None:
+            parts.append("learn_out_scaling=True")
         if self.analog_bias:
             parts.append("analog_bias=True")
         if len(self.blocks) > 1:
@@ -503,4 +568,33 @@ class AnalogLayerBase(torch.nn.Module):
         return ", ".join(parts)
 
 
-__all__ += ["dict_diff", "tile_checkpoint_mismatches"]
+def remap_scales(weight: torch.Tensor, omega: float, columnwise: bool) -> torch.Tensor:
+    """Mapping scales of ``weight[out, lines]`` for ω > 0: ``max_j |W_ij| / ω`` per row
+    (``columnwise``) or ``max |W| / ω`` as a ``[1]`` tensor; 1 where the maximum is 0.
+
+    Spec: experiments.md §0 (mapping); aihwkit 0.9.2 ``TileWithPeriphery.apply_weight_scaling``.
+    """
+    if columnwise:
+        peak = weight.abs().amax(dim=1)
+    else:
+        peak = weight.abs().amax().reshape(1)
+    scales = peak / omega
+    return torch.where(scales == 0, torch.ones_like(scales), scales)
+
+
+def _upgrade_layer_state(state: dict) -> dict:
+    """A checkpoint's layer layout in the current form: layouts written before the output scales
+    existed have no scale entries and a mapping without the scale fields (all off)."""
+    if not isinstance(state, dict) or "mapping_scales" in state:
+        return state
+    state = dict(state, mapping_scales=None, out_scaling_alpha=None)
+    mapping = state.get("mapping")
+    if isinstance(mapping, dict):
+        try:
+            state["mapping"] = MappingConfig.from_dict(mapping).to_dict()
+        except (TypeError, ValueError):
+            pass  # reported as a mismatch by the comparison
+    return state
+
+
+__all__ += ["dict_diff", "tile_checkpoint_mismatches", "remap_scales"]
