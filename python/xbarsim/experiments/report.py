@@ -22,7 +22,7 @@ import yaml
 from ..presets import paper
 from ..train.run_dir import RunDirectory, read_jsonl, write_json_atomic
 
-__all__ = ["RunRecord", "CellResult", "collect", "aggregate", "write_report"]
+__all__ = ["RunRecord", "CellResult", "collect", "aggregate", "write_report", "paper_cell"]
 
 
 @dataclass
@@ -110,7 +110,7 @@ def _mean_std(values: list[float]) -> str:
     return f"{statistics.mean(values):.2f} ± {statistics.stdev(values):.2f}"
 
 
-def _paper_cell(key: str) -> Optional[tuple[float, float]]:
+def paper_cell(key: str) -> Optional[tuple[float, float]]:
     """The paper's (mean, std) of the cell a preset name denotes (None for xbarsim's own rows)."""
     if not _parses(key):
         return None
@@ -146,7 +146,7 @@ def write_report(out: pathlib.Path, records: Sequence[RunRecord], *, title: str 
     budget = _budget(cells)
     rows = []
     for c in cells:
-        ref = _paper_cell(c.key)
+        ref = paper_cell(c.key)
         rows.append({"cell": c.key, "paper": None if ref is None else {"mean": ref[0], "std": ref[1]},
                      "final": c.final, "best": c.best, "epochs": c.epochs, "seeds": len(c.runs),
                      "finished": sum(r.finished for r in c.runs), "seconds": c.seconds(), "curve": c.curve()})

@@ -42,8 +42,13 @@ def preset_dataset(dataset: str) -> str:
 
 def resolve(cfg: RunConfig) -> RunConfig:
     """``cfg`` with every open option filled from the paper preset it names (or that its table,
-    dataset, algorithm, tiles and states select); explicit options win."""
+    dataset, algorithm, tiles and states select); explicit options win, except that a named preset
+    fixes the table, the method, the tiles and the states (they are what the preset is)."""
     preset = _preset(cfg)
+    if cfg.preset is not None:
+        cfg = dataclasses.replace(cfg, table=f"table{preset.table}", algorithm=preset.method,
+                                  tiles=preset.n_tiles or cfg.tiles, states=preset.n_states or cfg.states,
+                                  variant=preset.variant)
     config = cfg.tile_config if cfg.tile_config is not None else preset.config
     if cfg.tile_config is None and cfg.gamma is not None:
         config = _with_gamma(config, cfg.gamma)
