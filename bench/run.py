@@ -26,7 +26,7 @@ sys.path.insert(0, str(HERE))
 
 from _timing import devices  # noqa: E402
 
-SUITE_MODULES = ["kernels_mvm", "kernels_update", "kernels_transfer", "training_step"]
+SUITE_MODULES = ["kernels_mvm", "kernels_update", "kernels_transfer", "training_step", "training_loop"]
 
 
 def _available_suites() -> dict:
