@@ -18,6 +18,7 @@ import torch
 
 from ..config import TileConfig
 from ..config.algorithms import SingleTile
+from ..ops import _checks
 from ..ops import mvm as _mvm
 from ..ops import transfer as _transfer
 from ..ops import update as _update
@@ -78,6 +79,7 @@ class MultiTile(torch.nn.Module):
             raise ValueError(f"{name}: seed must be an int in [0, 2**64); got {seed!r}")
         if dtype not in (torch.float32, torch.float64):
             raise TypeError(f"{name}: dtype must be torch.float32 or torch.float64; got {dtype}")
+        device = _checks.check_device(name, "device", device)
         self.out_size = out_size
         self.in_size = in_size
         self.config = config
@@ -210,13 +212,7 @@ class MultiTile(torch.nn.Module):
         return torch.stack([t.weight.detach() for t in self.tiles]).clone()
 
     def _check_weights(self, weights: Any, where: str) -> None:
-        if not isinstance(weights, torch.Tensor):
-            raise TypeError(f"{where}: weights must be a torch.Tensor; got {type(weights).__name__}")
-        if tuple(weights.shape) != (self.out_size, self.in_size):
-            raise ValueError(f"{where}: weights must have shape [out_size={self.out_size}, "
-                             f"in_size={self.in_size}]; got {tuple(weights.shape)}")
-        if not torch.isfinite(weights).all():
-            raise ValueError(f"{where}: weights must be finite; got NaN or inf")
+        _checks.check_weights(where, "weights", weights, (("out_size", self.out_size), ("in_size", self.in_size)))
 
     @torch.no_grad()
     def set_weights(self, weights: torch.Tensor) -> None:
@@ -235,12 +231,8 @@ class MultiTile(torch.nn.Module):
     def set_tile_weights(self, weights: torch.Tensor) -> None:
         """Set every physical tile (``[n_tiles, out_size, in_size]``, clipped to the cells' bounds)."""
         where = f"{type(self).__name__}.set_tile_weights"
-        if not isinstance(weights, torch.Tensor) or tuple(weights.shape) != (self.n_tiles, self.out_size,
-                                                                              self.in_size):
-            raise ValueError(f"{where}: weights must have shape [n_tiles={self.n_tiles}, {self.out_size}, "
-                             f"{self.in_size}]")
-        if not torch.isfinite(weights).all():
-            raise ValueError(f"{where}: weights must be finite; got NaN or inf")
+        _checks.check_weights(where, "weights", weights, (("n_tiles", self.n_tiles), ("out_size", self.out_size),
+                                                          ("in_size", self.in_size)))
         for k, tile in enumerate(self.tiles):
             tile.set_weights(weights[k].to(self.weight.device, self.weight.dtype))
         self.refresh_weight()
@@ -249,14 +241,16 @@ class MultiTile(torch.nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
         """Analog forward ``y = W̄ x`` through the forward IOConfig (analog-tile.md §1.3)."""
         y = _mvm.analog_mvm(x, self.weight, self.config.forward, transpose=False, seed=self.seed,
-                            call=self.rng_calls, nm_state=self.nm_running_max[0:1])
+                            call=self.rng_calls, nm_state=self.nm_running_max[0:1],
+                            where=f"{type(self).__name__}.forward")
         self.next_call()
         return y
 
     def backward(self, d: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
         """Analog backward ``z = W̄ᵀ d`` through the backward IOConfig, bound management off (§1.4)."""
         z = _mvm.analog_mvm(d, self.weight, self.config.backward.for_backward(), transpose=True, seed=self.seed,
-                            call=self.rng_calls, nm_state=self.nm_running_max[1:2])
+                            call=self.rng_calls, nm_state=self.nm_running_max[1:2],
+                            where=f"{type(self).__name__}.backward", x_name="d")
         self.next_call()
         return z
 

@@ -11,6 +11,7 @@ from typing import Any
 import torch
 
 from ..config import TileConfig, UpdateConfig
+from ..ops import _checks
 from ..ops import mvm as _mvm
 from ..ops import update as _update
 from .device_state import DeviceState
@@ -67,6 +68,7 @@ class AnalogTile(torch.nn.Module):
             raise ValueError(f"AnalogTile: seed must be an int in [0, 2**64); got {seed!r}")
         if dtype not in (torch.float32, torch.float64):
             raise TypeError(f"AnalogTile: dtype must be torch.float32 or torch.float64; got {dtype}")
+        device = _checks.check_device("AnalogTile", "device", device)
         self.out_size = out_size
         self.in_size = in_size
         self.config = config
@@ -125,13 +127,8 @@ class AnalogTile(torch.nn.Module):
 
         Spec: analog-tile.md §3.4, §3.5.
         """
-        if not isinstance(weights, torch.Tensor):
-            raise TypeError(f"AnalogTile.set_weights: weights must be a torch.Tensor; got {type(weights).__name__}")
-        if tuple(weights.shape) != (self.out_size, self.in_size):
-            raise ValueError(f"AnalogTile.set_weights: weights must have shape [out_size={self.out_size}, "
-                             f"in_size={self.in_size}]; got {tuple(weights.shape)}")
-        if not torch.isfinite(weights).all():
-            raise ValueError("AnalogTile.set_weights: weights must be finite; got NaN or inf")
+        _checks.check_weights("AnalogTile.set_weights", "weights", weights,
+                              (("out_size", self.out_size), ("in_size", self.in_size)))
         # Setting weights clips them to each cell's bounds (§3.5); with write noise the persistent
         # weights are set and the apparent ones redrawn if apply_write_noise_on_set (§3.4).
         target = self.weight if self.weight_persistent is None else self.weight_persistent
@@ -238,14 +235,16 @@ class AnalogTile(torch.nn.Module):
         """Analog forward ``y = W x`` through the forward IOConfig (analog-tile.md §1.3)."""
         # The call counter advances only after a successful op, so a rejected input changes nothing.
         y = _mvm.analog_mvm(x, self.weight, self.config.forward, transpose=False, seed=self.seed,
-                            call=self.rng_calls, nm_state=self.nm_running_max[0:1])
+                            call=self.rng_calls, nm_state=self.nm_running_max[0:1],
+                            where="AnalogTile.forward")
         self.next_call()
         return y
 
     def backward(self, d: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
         """Analog backward ``z = Wᵀ d`` through the backward IOConfig, bound management off (§1.4)."""
         z = _mvm.analog_mvm(d, self.weight, self.config.backward.for_backward(), transpose=True,
-                            seed=self.seed, call=self.rng_calls, nm_state=self.nm_running_max[1:2])
+                            seed=self.seed, call=self.rng_calls, nm_state=self.nm_running_max[1:2],
+                            where="AnalogTile.backward", x_name="d")
         self.next_call()
         return z
 
