@@ -14,6 +14,8 @@ import xbarsim
 from xbarsim import TileConfig, UpdateConfig, devices, presets
 from xbarsim.ops import update as U
 
+import _api
+
 F64 = torch.float64
 
 
@@ -387,7 +389,8 @@ def test_results_do_not_depend_on_the_thread_count(tmp_path):
     (dict(piecewise="table"), TypeError, "pulsed_update: piecewise must be a pair of tensors"),
     (dict(piecewise=(torch.ones(2, dtype=F64), torch.ones(3, dtype=F64))), ValueError,
      "pulsed_update: piecewise must hold two tables of the same length"),
-    (dict(piecewise=(torch.ones(2, dtype=torch.float16),) * 2), TypeError, r"pulsed_update: piecewise\[0\] must have dtype"),
+    (dict(piecewise=(torch.ones(2, dtype=torch.float16),) * 2), TypeError,
+     r"pulsed_update: piecewise\[0\] must have dtype"),
 ])
 def test_op_state_arguments_are_checked_by_name(kw, exc, match):
     dev = devices.PiecewiseStep(write_noise_std=1.0)
@@ -396,7 +399,7 @@ def test_op_state_arguments_are_checked_by_name(kw, exc, match):
     args = dict(update=UpdateConfig(), cells=cells, seed=1, call=0, persistent=torch.zeros(5, 7, dtype=F64),
                 counters=torch.zeros(4, dtype=torch.int64))
     args.update(kw)
-    args["device"] = dev
+    args[_api.OP_DEVICE_KW] = dev
     with pytest.raises(exc, match=match):
         xbarsim.ops.pulsed_update(weight, *batch(), 0.5, **args)
     assert not weight.any()
