@@ -36,7 +36,7 @@ def _config(n_tiles: int) -> TileConfig:
         N = n_tiles - 1
         algo = ResidualLearning(n_tiles=n_tiles, gamma=0.5, transfer_every=tuple(float(2 ** (N - n)) for n in range(n_tiles)),
                                 transfer_lr=0.1, scale_transfer_lr=False, fast_lr=1.0, scale_fast_lr=True)
-    return TileConfig(forward=PERFECT, backward=PERFECT, device=PaperSoftBounds(4), algorithm=algo)
+    return TileConfig(forward=PERFECT, backward=PERFECT, device_model=PaperSoftBounds(4), algorithm=algo)
 
 
 def _layer_step(tile, x, d):

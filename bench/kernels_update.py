@@ -33,7 +33,7 @@ def _case(device: str, in_size: int, out_size: int, batch: int, regime: str, qui
     else:
         lr, d = 1.0, torch.randn(batch, out_size, generator=gen)
     x, d = x.to(device), d.to(device)
-    cfg = xbarsim.TileConfig(device=presets.PaperSoftBounds(16), update=presets.PresetUpdate())
+    cfg = xbarsim.TileConfig(device_model=presets.PaperSoftBounds(16), update=presets.PresetUpdate())
     tile = xbarsim.AnalogTile(out_size, in_size, cfg, seed=1, device=device)
     w0 = (torch.rand(out_size, in_size, generator=gen) * 0.2 - 0.1).to(device)
     tile.set_weights(w0)

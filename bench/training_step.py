@@ -18,7 +18,7 @@ SUITE = "train_step"
 def _config() -> "xbarsim.TileConfig":
     from xbarsim import devices
 
-    return xbarsim.TileConfig(device=devices.SoftBounds(w_min=-1.0, w_max=1.0, n_states=16))
+    return xbarsim.TileConfig(device_model=devices.SoftBounds(w_min=-1.0, w_max=1.0, n_states=16))
 
 
 def _step_fn(model, opt, loss_fn, x, y):

@@ -15,14 +15,14 @@ def ideal_config(**kw) -> "xbarsim.TileConfig":
 
     wide = devices.ConstantStep(w_min=-1e6, w_max=1e6, w_min_dtod=0.0, w_max_dtod=0.0)
     return xbarsim.TileConfig(forward=PERFECT, backward=PERFECT, update=xbarsim.UpdateConfig(pulse_type="none"),
-                              device=wide, **kw)
+                              device_model=wide, **kw)
 
 
 def softbounds_config(n_states: int = 16, **kw) -> "xbarsim.TileConfig":
     """Default (non-ideal) IO, default pulsed update, SoftBounds on [-1, 1] with n_states states."""
     from xbarsim import devices
 
-    return xbarsim.TileConfig(device=devices.SoftBounds(w_min=-1.0, w_max=1.0, n_states=n_states), **kw)
+    return xbarsim.TileConfig(device_model=devices.SoftBounds(w_min=-1.0, w_max=1.0, n_states=n_states), **kw)
 
 
 def dot_bound(a_abs: torch.Tensor, b_abs: torch.Tensor, n: int, dtype: torch.dtype) -> torch.Tensor:

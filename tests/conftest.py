@@ -10,6 +10,7 @@ tests/fuzz/       property-based fuzzing (hypothesis) of configs, ops, tiles and
 """
 from __future__ import annotations
 
+import os
 import pathlib
 
 import pytest
@@ -18,8 +19,35 @@ import torch
 import xbarsim
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
-FASHION_MNIST = SHARED / "data" / "fashion-mnist"
+
+
+def _find_shared() -> pathlib.Path:
+    """``shared/`` beside the checkout (``../shared``), else beside an enclosing directory (a git
+    worktree under ``/work/wt/<name>`` sees ``/work/shared``)."""
+    for parent in ROOT.parents:
+        if (parent / "shared" / "data").is_dir():
+            return parent / "shared"
+    return ROOT.parent / "shared"
+
+
+SHARED = _find_shared()
+SHARED_DATA = SHARED / "data"
+FASHION_MNIST = SHARED_DATA / "fashion-mnist"
+
+
+def in_ci() -> bool:
+    """CI sets ``CI=true``: there, missing shared data is a failure, not a reason to skip."""
+    return os.environ.get("CI", "").strip().lower() in ("true", "1")
+
+
+def require_shared(path: pathlib.Path, what: str) -> pathlib.Path:
+    """``path`` if it exists; else skip the test, or fail it under CI (``CI=true``)."""
+    if path.exists():
+        return path
+    message = f"{what} not found at {path} (shared data beside the checkout)"
+    if in_ci():
+        pytest.fail(f"{message}; CI=true requires it", pytrace=False)
+    pytest.skip(message)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -50,7 +78,12 @@ def _no_tf32():
 
 
 @pytest.fixture
-def fashion_mnist_dir() -> pathlib.Path:
-    if not FASHION_MNIST.is_dir():
-        pytest.skip(f"Fashion-MNIST not found at {FASHION_MNIST}")
-    return FASHION_MNIST
+def shared_data_dir() -> pathlib.Path:
+    """The shared data root (``shared/data``, one subdirectory per dataset); skip, or fail under CI."""
+    return require_shared(SHARED_DATA, "the shared data directory")
+
+
+@pytest.fixture
+def fashion_mnist_dir(shared_data_dir) -> pathlib.Path:
+    """The shared full Fashion-MNIST (four IDX .gz files); skip, or fail under CI."""
+    return require_shared(FASHION_MNIST, "Fashion-MNIST")

@@ -5,16 +5,15 @@ Layers of the package, top to bottom: ``nn``/``optim`` (PyTorch front end), ``al
 ``ops`` (validated tensor ops over the native core ``_core``).
 """
 from . import algorithms, data, devices, models, nn, ops, optim, presets
-from ._build import build_info, cuda_available
-from ._core import __version__
 from .config import IOConfig, MappingConfig, TileConfig, UpdateConfig
 from .errors import CheckpointMismatchError
-from .tile import AnalogTile
+from .ops.runtime import __version__, build_info, cuda_available
+from .tile import AnalogTile, Tile
 from .train.checkpoint import load, save
 
 __all__ = [
     "__version__", "build_info", "cuda_available",
-    "IOConfig", "UpdateConfig", "TileConfig", "MappingConfig", "AnalogTile",
+    "IOConfig", "UpdateConfig", "TileConfig", "MappingConfig", "Tile", "AnalogTile",
     "CheckpointMismatchError", "save", "load",
     "ops", "devices", "presets", "algorithms", "nn", "optim", "data", "models",
 ]

@@ -27,7 +27,6 @@ from hypothesis import strategies as st
 import xbarsim
 from xbarsim.config._fields import ConfigBase
 
-import _api
 
 # --- settings -------------------------------------------------------------------------------------
 
@@ -264,8 +263,9 @@ def algorithm_configs(name: str, *, valid: bool = True) -> st.SearchStrategy:
 @st.composite
 def tile_configs(draw, algorithm: str = "SingleTile") -> "xbarsim.TileConfig":
     """Valid TileConfigs with random read paths, update, device model and algorithm fields."""
-    return _api.tile_config(draw(device_models()), forward=draw(io_configs()), backward=draw(io_configs()),
-                            update=draw(update_configs()), algorithm=draw(algorithm_configs(algorithm)))
+    return xbarsim.TileConfig(device_model=draw(device_models()), forward=draw(io_configs()),
+                              backward=draw(io_configs()), update=draw(update_configs()),
+                              algorithm=draw(algorithm_configs(algorithm)))
 
 
 # --- the property ---------------------------------------------------------------------------------

@@ -15,7 +15,6 @@ import xbarsim
 from xbarsim.nn import AnalogConv2d, AnalogLinear
 from xbarsim.optim import AnalogSGD
 
-import _api
 from _fuzz import (ALGORITHMS, DTYPES_OK, any_value, bad_pairs, check_call, fuzz_settings, mostly, tensors,
                    tile_configs)
 
@@ -172,4 +171,4 @@ def test_layer_calls(data):
             check_call(lambda: layer.reset_columns(columns), names={"columns"}, module=layer, index_error=True)
     w, b = layer.get_weights()
     assert w.dtype == layer.dtype and torch.isfinite(w).all()
-    assert len(_api.layer_blocks(layer)) >= 1
+    assert len(layer.blocks) >= 1

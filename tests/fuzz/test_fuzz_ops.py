@@ -14,13 +14,12 @@ from hypothesis import strategies as st
 import xbarsim
 from xbarsim.ops import update as _update
 
-import _api
 from _fuzz import (DTYPES_OK, any_value, bad_pairs, check_call, device_models, fuzz_settings, io_configs, lrs,
                    mostly, seeds, tensors, update_configs)
 
 MVM_ARGS = {"x", "weight", "io", "transpose", "seed", "call", "nm_state", "alpha"}
-UPDATE_ARGS = {"weight", "x", "d", "lr", "update", "device", "device_model", "cells", "seed", "call", "persistent",
-               "counters", "piecewise"}
+UPDATE_ARGS = {"weight", "x", "d", "lr", "update", "device_model", "cells", "seed", "call", "persistent", "counters",
+               "piecewise"}
 
 
 class _Holder(torch.nn.Module):
@@ -86,7 +85,7 @@ def update_calls(draw):
     kw = dict(update=draw(mostly(update_configs(), st.sampled_from([None, xbarsim.IOConfig(), "update"]))),
               cells=cells, seed=draw(seeds()), call=draw(seeds()), persistent=persistent,
               counters=torch.zeros(4, dtype=torch.int64))
-    kw[_api.OP_DEVICE_KW] = dev
+    kw["device_model"] = dev
     # occasionally a broken argument of the state kind: weight, cells, persistent, counters, piecewise
     broken = draw(mostly(st.just("none"), st.sampled_from(["weight", "cells", "persistent", "counters", "piecewise",
                                                            "device"]), p_bad=0.3))
@@ -113,7 +112,7 @@ def update_calls(draw):
                                                 (torch.ones(2, dtype=torch.float16),) * 2, "table",
                                                 (torch.ones(4, dtype=dtype)[::2],) * 2]))
     elif broken == "device":
-        kw[_api.OP_DEVICE_KW] = draw(st.sampled_from([None, "SoftBounds", xbarsim.IOConfig()]))
+        kw["device_model"] = draw(st.sampled_from([None, "SoftBounds", xbarsim.IOConfig()]))
     x = draw(tensors(in_size, dtype=dtype))
     lead = st.just(list(x.shape[:-1])) if draw(st.floats(0, 1)) < 0.85 else None
     d = draw(tensors(out_size, lead=lead, dtype=dtype))
@@ -204,7 +203,7 @@ def valid_update(draw) -> dict:
                 call=draw(st.integers(0, 2**48 - 1)), persistent=torch.zeros(out_size, in_size, dtype=dtype),
                 counters=torch.zeros(4, dtype=torch.int64),
                 piecewise=(torch.ones(2, dtype=dtype), torch.ones(2, dtype=dtype)))
-    args[_api.OP_DEVICE_KW] = dev
+    args["device_model"] = dev
     return args
 
 
@@ -218,7 +217,7 @@ BAD_UPDATE = {
     "lr": [lambda a: float("nan"), lambda a: float("-inf"), lambda a: "0.1", lambda a: None, lambda a: True,
            lambda a: torch.tensor([0.1, 0.2])],
     "update": [lambda a: None, lambda a: xbarsim.IOConfig(), lambda a: "update"],
-    _api.OP_DEVICE_KW: [lambda a: None, lambda a: "SoftBounds", lambda a: xbarsim.IOConfig()],
+    "device_model": [lambda a: None, lambda a: "SoftBounds", lambda a: xbarsim.IOConfig()],
     "cells": [lambda a: None, lambda a: {}, lambda a: {k: v[:, 1:] for k, v in a["cells"].items()},
               lambda a: {k: v.half() for k, v in a["cells"].items()}, lambda a: list(a["cells"].values())],
     "seed": [lambda a: -1, lambda a: 2**64, lambda a: 1.5, lambda a: None],

@@ -44,8 +44,8 @@ def _build(kw: dict, single: bool):
 @given(kw=valid_tile_args())
 def test_make_tile_builds_every_valid_config(kw):
     ok, tile = check_call(lambda: _build(kw, single=False), names=set())
-    assert ok and tile.get_weights().shape == (kw["out_size"], kw["in_size"])
-    assert bool(torch.isfinite(tile.get_weights()).all())
+    assert ok and tile.get_weights()[0].shape == (kw["out_size"], kw["in_size"])
+    assert bool(torch.isfinite(tile.get_weights()[0]).all())
 
 
 @pytest.mark.parametrize("single", [True, False], ids=["AnalogTile", "make_tile"])
@@ -119,7 +119,7 @@ METHODS = [
     ("backward", {"d"}, _d_args),
     ("update", {"x", "d", "lr", "update"}, _update_args),
     ("update", {"x", "d", "lr", "update"}, _update_args),
-    ("set_weights", {"weights"}, _weights_args),
+    ("set_weights", {"weight", "bias"}, _weights_args),
     ("decay_weights", {"alpha"}, _alpha_args),
     ("diffuse_weights", {"alpha"}, _alpha_args),
     ("reset_columns", {"columns"}, _columns_args),
@@ -139,7 +139,7 @@ def _exercise(data, tile, multi: bool) -> None:
             lines = tile.out_size if name == "forward" else tile.in_size
             assert out.shape == args[0].shape[:-1] + (lines,)
         if ok:
-            w = tile.get_weights()
+            w = tile.get_weights()[0]
             assert w.shape == (tile.out_size, tile.in_size) and w.dtype == tile.weight.dtype
 
 
@@ -200,7 +200,7 @@ BAD_CALLS = {  # (method, argument): (wrong values, the call given a tile and on
     ("update", "d"): (_bad_tensors("out_size", any_float=True), lambda t, v: t.update(_ok_x(t), v, 0.1)),
     ("update", "lr"): ([float("nan"), float("inf"), "0.1", None, True, torch.tensor([0.1, 0.2])],
                        lambda t, v: t.update(_ok_x(t), _ok_d(t), v)),
-    ("set_weights", "weights"): ([lambda t: torch.zeros(t.out_size, t.in_size, device="meta"),
+    ("set_weights", "weight"): ([lambda t: torch.zeros(t.out_size, t.in_size, device="meta"),
                                   lambda t: torch.zeros(t.out_size, t.in_size + 1),
                                   lambda t: torch.full((t.out_size, t.in_size), float("nan")),
                                   lambda t: torch.zeros(t.out_size, t.in_size, dtype=torch.complex64),

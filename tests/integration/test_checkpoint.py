@@ -67,7 +67,7 @@ def test_resume_continues_bit_identically(tmp_path):
     extra = xbarsim.load(path, fresh, fresh_opt)
     fresh_sched.load_state_dict(extra["sched"])
     assert extra["step"] == 3
-    assert [t.seed for t in fresh[1].tiles] == [t.seed for t in model[1].tiles]
+    assert [t.seed for t in fresh[1].blocks] == [t.seed for t in model[1].blocks]
     _train(fresh, fresh_opt, batches[3:], fresh_sched)
     resumed = _tensors(fresh)
     assert uninterrupted.keys() == resumed.keys()
@@ -91,7 +91,7 @@ def test_interrupted_save_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
 
     monkeypatch.setattr(ckpt.torch, "save", crash_midway)
     with torch.no_grad():
-        model[3].tiles[0].weight.add_(0.01)
+        model[3].blocks[0].weight.add_(0.01)
     with pytest.raises(OSError, match="disk full"):
         xbarsim.save(path, model, extra="second")
     monkeypatch.undo()
@@ -104,7 +104,7 @@ def test_mismatched_config_names_the_field_and_changes_nothing(tmp_path):
     path = xbarsim.save(tmp_path / "c.pt", _model(seed=1))
     other = _model(seed=2, config=softbounds_config(16, forward=xbarsim.IOConfig(out_noise=0.1)))
     before = {k: v.clone() for k, v in _tensors(other).items()}
-    with pytest.raises(CheckpointMismatchError, match=r"1\.tiles\.0\._extra_state config\.forward\.out_noise: "
+    with pytest.raises(CheckpointMismatchError, match=r"1\.blocks\.0\._extra_state config\.forward\.out_noise: "
                                                        r"checkpoint 0\.06, model 0\.1"):
         xbarsim.load(path, other)
     for k, v in _tensors(other).items():
@@ -156,7 +156,7 @@ def test_bare_tiles_are_checked_too(tmp_path):
     holder = torch.nn.ModuleDict({"t": xbarsim.AnalogTile(3, 4, softbounds_config(16), seed=1)})
     path = xbarsim.save(tmp_path / "t.pt", holder)
     other = torch.nn.ModuleDict({"t": xbarsim.AnalogTile(3, 4, softbounds_config(4), seed=1)})
-    with pytest.raises(CheckpointMismatchError, match=r"t\._extra_state config\.device\.dw_min: checkpoint 0\.125, "
+    with pytest.raises(CheckpointMismatchError, match=r"t\._extra_state config\.device_model\.dw_min: checkpoint 0\.125, "
                                                        r"model 0\.5"):
         xbarsim.load(path, other)
 
@@ -167,14 +167,14 @@ def _resl_config(gamma=0.5):
 
     algorithm = ResidualLearning(n_tiles=3, gamma=gamma, transfer_every=2.0, transfer_lr=0.1, fast_lr=1.0,
                                  scale_fast_lr=False, scale_transfer_lr=False)
-    return xbarsim.TileConfig(device=PaperSoftBounds(4), algorithm=algorithm)
+    return xbarsim.TileConfig(device_model=PaperSoftBounds(4), algorithm=algorithm)
 
 
 def test_multi_tile_algorithm_layers_resume_bit_identically(tmp_path):
     """Layers run config.algorithm's runtime; its tiles, counters and pointers are checkpointed too."""
     batches = _batches(8, seed=3)
     model = _model(seed=5, config=_resl_config())
-    assert type(model[1].tiles[0]).__name__ == "ResidualLearningTile" and model[1].tiles[0].n_tiles == 3
+    assert type(model[1].blocks[0]).__name__ == "ResidualLearningTile" and model[1].blocks[0].n_tiles == 3
     opt = AnalogSGD(model.parameters(), lr=0.1)
     _train(model, opt, batches[:3])  # an odd number of mini-batches: mid-period for transfer_every=2
     path = xbarsim.save(tmp_path / "resl.pt", model, opt)
@@ -185,6 +185,6 @@ def test_multi_tile_algorithm_layers_resume_bit_identically(tmp_path):
     _train(fresh, fresh_opt, batches[3:])
     for key, value in _tensors(model).items():
         assert torch.equal(value, _tensors(fresh)[key]), key
-    with pytest.raises(CheckpointMismatchError, match=r"1\.tiles\.0\._extra_state config\.algorithm\.gamma: "
+    with pytest.raises(CheckpointMismatchError, match=r"1\.blocks\.0\._extra_state config\.algorithm\.gamma: "
                                                        r"checkpoint 0\.5, model 0\.25"):
         xbarsim.load(path, _model(seed=6, config=_resl_config(gamma=0.25)))

@@ -40,7 +40,7 @@ def subset(fashion_mnist_dir):
 
 def _train(algo, data, seed, epochs=2, hidden=64, batch=16, lr=0.1):
     xtr, ytr, xte, yte = data
-    cfg = TileConfig(forward=PERFECT, backward=PERFECT, device=PaperSoftBounds(4), algorithm=algo)
+    cfg = TileConfig(forward=PERFECT, backward=PERFECT, device_model=PaperSoftBounds(4), algorithm=algo)
     torch.manual_seed(seed)
     l1, l2 = torch.nn.Linear(784, hidden), torch.nn.Linear(hidden, 10)  # PyTorch's default initialisation
     t1 = make_tile(hidden, 784, cfg, seed=seed * 10 + 1)

@@ -35,12 +35,20 @@ def test_opcheck_analog_mvm(io, transpose):
 
 
 def test_opcheck_layer_ops():
+    # Perfect reads, so that the outputs do not depend on the counter values opcheck's repeated runs see.
     layer = xbarsim.nn.AnalogLinear(6, 3, config=ideal_config(), seed=0)
-    x = torch.randn(4, 6, requires_grad=True)
-    torch.library.opcheck(torch.ops.xbarsim.layer_forward.default, (x, layer.analog_ctx, layer._handle, 3))
+    x = torch.randn(4, 6)
+
+    def state():
+        weights, counters, nm_states = layer._op_state()
+        return [w.clone() for w in weights], [c.clone() for c in counters], [s.clone() for s in nm_states]
+
+    torch.library.opcheck(torch.ops.xbarsim.layer_forward_.default, (x, *state(), layer._handle, 3, 0))
     d = torch.randn(4, 3)
-    torch.library.opcheck(torch.ops.xbarsim.layer_backward.default, (d, x.detach(), layer.analog_ctx.detach(),
-                                                                     layer._handle, True))
+    for need_grad_input in (True, False):
+        torch.library.opcheck(torch.ops.xbarsim.layer_backward_.default,
+                              (d, x, *state(), torch.zeros((), dtype=torch.int64), layer._handle, need_grad_input,
+                               False))
 
 
 def test_compiled_tensor_op_has_no_graph_break():
@@ -80,7 +88,7 @@ def test_opcheck_pulsed_update(pulse_type):
     from xbarsim import devices
 
     config = xbarsim.TileConfig(update=xbarsim.UpdateConfig(pulse_type=pulse_type, count_pulses=True),
-                                device=devices.SoftBounds(w_min=-1.0, w_max=1.0, n_states=16))
+                                device_model=devices.SoftBounds(w_min=-1.0, w_max=1.0, n_states=16))
     tile = xbarsim.AnalogTile(4, 6, config, seed=5)
     tile.set_weights(torch.randn(4, 6) * 0.2)
     gen = torch.Generator().manual_seed(1)
@@ -88,14 +96,14 @@ def test_opcheck_pulsed_update(pulse_type):
     cells = [t.clone() for t in tile.device_state.cells().values()]
 
     def args(weight, counters):
-        return (weight, x, d, 0.5, _library.pack_config(config.update), _library.pack_config(config.device), cells,
+        return (weight, x, d, 0.5, _library.pack_config(config.update), _library.pack_config(config.device_model), cells,
                 _library.seed_to_int64(tile.seed), 7, None, counters, None, None)
 
     torch.library.opcheck(torch.ops.xbarsim.pulsed_update_.default, args(tile.weight.clone(), torch.zeros(4, dtype=torch.int64)))
     # the op and the tile's own update apply the same pulses for the same (seed, call)
     w, counters = tile.weight.clone(), torch.zeros(4, dtype=torch.int64)
     torch.ops.xbarsim.pulsed_update_(*args(w, counters))
-    tile.rng_calls = 7
+    tile.rng_counter.fill_(7)
     tile.update(x, d, 0.5)
     assert torch.equal(w, tile.weight) and torch.equal(counters, tile.pulse_counters)
 

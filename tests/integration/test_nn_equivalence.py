@@ -105,7 +105,7 @@ def test_linear_matches_torch(dtype, mapping, bias, shape):
     analog = AnalogLinear.from_digital(digital, ideal_config(), mapping=MAPPINGS[mapping],
                                        **{k: v for k, v in BIAS[bias].items() if k != "bias"})
     if mapping == "split":
-        assert len(analog.tiles) == 4  # 7(+1) inputs over 2 tiles, 4 outputs over 2 tiles
+        assert len(analog.blocks) == 4  # 7(+1) inputs over 2 tiles, 4 outputs over 2 tiles
     _compare(digital, analog, torch.randn(*shape, 7, dtype=dtype), dtype)
 
 
@@ -151,7 +151,7 @@ def test_conv_update_sees_every_patch_of_every_sample(monkeypatch):
     """The update of a conv layer gets batch x patches vectors (analog-tile.md §0)."""
     conv = AnalogConv2d(1, 16, 5, config=ideal_config(), seed=0)
     seen = []
-    tile = conv.tiles[0]
+    tile = conv.blocks[0]
     original = type(tile).update
     monkeypatch.setattr(type(tile), "update", lambda self, x, d, lr: (seen.append((x.shape, d.shape)),
                                                                         original(self, x, d, lr))[1])
@@ -165,7 +165,7 @@ def test_first_layer_without_input_gradient_still_records_and_updates():
     torch.manual_seed(4)
     digital = torch.nn.Linear(5, 3, dtype=torch.float64)
     analog = AnalogLinear.from_digital(digital, ideal_config())
-    calls_before = analog.tiles[0].rng_calls
+    calls_before = int(analog.blocks[0].rng_counter)
     x = torch.randn(4, 5, dtype=torch.float64)
     digital(x).square().sum().backward()
     analog(x).square().sum().backward()
@@ -173,7 +173,7 @@ def test_first_layer_without_input_gradient_still_records_and_updates():
     AnalogSGD(analog.parameters(), lr=LR).step()
     torch.testing.assert_close(analog.get_weights()[0], digital.weight.detach(), rtol=0, atol=1e-12)
     # perfect reads draw nothing, so the counter says how many ops ran: forward + update, no backward read
-    assert analog.tiles[0].rng_calls - calls_before <= 2
+    assert int(analog.blocks[0].rng_counter) - calls_before <= 2
 
 
 def test_shared_layer_accumulates_both_uses():

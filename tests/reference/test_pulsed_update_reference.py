@@ -28,8 +28,7 @@ import pytest
 import torch
 
 import xbarsim
-from xbarsim import UpdateConfig, devices
-import _api
+from xbarsim import TileConfig, UpdateConfig, devices
 from reference import pulse_reference as ref
 
 ATOL = 1e-13
@@ -52,8 +51,8 @@ def batch(g: np.random.Generator):
 def check_against_reference(dev, upd, lr, noise_on, seed=5, data_seed=1, batches=None):
     """Run CALLS updates on a float64 tile and on the reference (carried forward from the tile's initial
     state, never re-synchronised) and compare the weights after every call."""
-    tile = xbarsim.AnalogTile(OUT, IN, _api.tile_config(dev, update=upd.replace(count_pulses=True)), seed=seed,
-                              dtype=F64)
+    cfg = TileConfig(device_model=dev, update=upd.replace(count_pulses=True))
+    tile = xbarsim.AnalogTile(OUT, IN, cfg, seed=seed, dtype=F64)
     g = np.random.default_rng(data_seed)
     tile.set_weights(torch.tensor(g.uniform(-0.5, 0.5, (OUT, IN)), dtype=F64))
     w, w_app, cells = ref.tile_state(tile)
@@ -62,7 +61,7 @@ def check_against_reference(dev, upd, lr, noise_on, seed=5, data_seed=1, batches
     moved = 0.0
     for step in range(CALLS):
         x, d = batches[step] if batches is not None else batch(g)
-        call = tile.rng_calls
+        call = int(tile.rng_counter)
         noise = (ref.OpNoise(seed, call, OUT * IN, ref.base_bl(lr, dev.granularity(), upd)) if noise_on
                  else ref.NoNoise())
         before_w, before = w.copy(), tile.pulse_counts()
@@ -124,7 +123,8 @@ def test_samples_are_applied_in_order_not_netted():
     d = np.stack([np.full(OUT, 1.0), np.full(OUT, -1.0)])
     tile = check_against_reference(dev, UpdateConfig(), -40 * dev.dw_min, noise_on=False,
                                    batches=[(x, d)] * CALLS)
-    # -lr > 0 with x d > 0: up first (31 pulses from <= 0.5 hit 0.6), then 31 down: 0.6 − 31·0.05 = −0.95 → −0.6
+    # -lr > 0 with x d > 0: up first (31 pulses from <= 0.5 hit 0.6), then 31 down:
+    # 0.6 − 31·0.05 = −0.95 → −0.6
     assert np.all(tile.weight.numpy() == -0.6)
 
 
@@ -150,7 +150,7 @@ def test_op_called_directly_matches_reference(name):
     """``xbarsim.ops.pulsed_update`` on a tile's tensors (persistent weights of a write-noise device, the
     PiecewiseStep tables, counters), one call of a batch of M vectors with seed and call of our choice."""
     dev = noisy(MODELS[name])
-    tile = xbarsim.AnalogTile(OUT, IN, _api.tile_config(dev, update=UpdateConfig(count_pulses=True)), seed=9,
+    tile = xbarsim.AnalogTile(OUT, IN, TileConfig(device_model=dev, update=UpdateConfig(count_pulses=True)), seed=9,
                               dtype=F64)
     g = np.random.default_rng(4)
     tile.set_weights(torch.tensor(g.uniform(-0.5, 0.5, (OUT, IN)), dtype=F64))
@@ -163,7 +163,7 @@ def test_op_called_directly_matches_reference(name):
                                                                                      UpdateConfig())),
                                        None if pw is None else tuple(t.numpy() for t in pw))
     counters = torch.zeros(4, dtype=torch.int64)
-    _api.pulsed_update(tile.weight, torch.tensor(x, dtype=F64), torch.tensor(d, dtype=F64), lr,
+    xbarsim.ops.pulsed_update(tile.weight, torch.tensor(x, dtype=F64), torch.tensor(d, dtype=F64), lr,
                        update=UpdateConfig(count_pulses=True), device_model=dev, cells=tile.device_state.cells(),
                        seed=seed, call=call, persistent=tile.weight_persistent, counters=counters, piecewise=pw)
     assert counters.tolist() == [want.input_pulses, want.output_pulses, want.up, want.down]

@@ -49,14 +49,14 @@ def _devices():
 def _run(name: str, device: str) -> str:
     dev, upd, dtype, lr, d_scale = CASES[name]
     gen = torch.Generator().manual_seed(3)
-    tile = xbarsim.AnalogTile(37, 53, TileConfig(device=dev, update=upd), seed=5, device=device, dtype=dtype)
+    tile = xbarsim.AnalogTile(37, 53, TileConfig(device_model=dev, update=upd), seed=5, device=device, dtype=dtype)
     tile.set_weights((torch.rand(37, 53, generator=gen, dtype=dtype) * 0.4 - 0.2).to(device))
     for _ in range(3):
         x = (torch.rand(19, 53, generator=gen, dtype=dtype) * 2 - 0.5).to(device)
         d = (d_scale * torch.randn(19, 37, generator=gen, dtype=dtype)).to(device)
         tile.update(x, d, lr)
     h = hashlib.sha256()
-    h.update(tile.get_weights().cpu().contiguous().numpy().tobytes())
+    h.update(tile.get_weights()[0].cpu().contiguous().numpy().tobytes())
     h.update(repr(sorted(tile.pulse_counts().items())).encode())
     return h.hexdigest()
 

@@ -124,7 +124,7 @@ def test_cycle_to_cycle_noise_through_the_update(std):
     dev = devices.ConstantStep(dw_min=s, dw_min_dtod=0.0, dw_min_std=std, w_min=-1e6, w_max=1e6, w_min_dtod=0.0,
                                w_max_dtod=0.0, up_down_dtod=0.0)
     cfg = UpdateConfig(pulse_type="mean_count", desired_bl=31)
-    tile = xbarsim.AnalogTile(64, 64, TileConfig(device=dev, update=cfg), seed=17, dtype=torch.float64)
+    tile = xbarsim.AnalogTile(64, 64, TileConfig(device_model=dev, update=cfg), seed=17, dtype=torch.float64)
     x = torch.ones(4, 64, dtype=torch.float64)
     d = torch.full((4, 64), 7.0, dtype=torch.float64)  # k = 1*7*1/0.01 > 31: 31 pulses per vector
     tile.update(x, d, 1.0)

@@ -24,7 +24,7 @@ def const(**fields):
 
 
 def tile(dev, w0, seed=11, shape=SHAPE):
-    t = xbarsim.AnalogTile(*shape, TileConfig(device=dev), seed=seed, dtype=torch.float64)
+    t = xbarsim.AnalogTile(*shape, TileConfig(device_model=dev), seed=seed, dtype=torch.float64)
     t.set_weights(w0 if isinstance(w0, torch.Tensor) else torch.full(shape, float(w0), dtype=torch.float64))
     return t
 
@@ -36,7 +36,7 @@ def check_normal(sample, mean, std):
 
 
 def flat(t):
-    return t.get_weights().numpy().ravel()
+    return t.get_weights()[0].numpy().ravel()
 
 
 def test_decay_matches_the_formula_without_spread():
@@ -46,7 +46,7 @@ def test_decay_matches_the_formula_without_spread():
     t.decay_weights(alpha=0.5)
     scale = 1.0 - 0.5 * (1.0 - (1.0 - 1.0 / 50.0))
     expected = (w0.numpy() - 0.2) * scale + 0.2
-    np.testing.assert_allclose(t.get_weights().numpy(), expected, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(t.get_weights()[0].numpy(), expected, rtol=0, atol=1e-15)
 
 
 def test_decay_scale_spread():
@@ -62,7 +62,7 @@ def test_short_lifetime_decays_to_the_reset_bias_at_once():
     dev = const(lifetime=0.5, reset=-0.3)  # t <= 1: decay scale 0
     t = tile(dev, 0.7, shape=(8, 9))
     t.decay_weights()
-    assert torch.equal(t.get_weights(), torch.full((8, 9), -0.3, dtype=torch.float64))
+    assert torch.equal(t.get_weights()[0], torch.full((8, 9), -0.3, dtype=torch.float64))
 
 
 def test_reset_bias_spread_and_reset_noise():
@@ -83,7 +83,7 @@ def test_decay_goes_towards_the_cells_reset_bias():
     t.decay_weights()
     r = tile(const(reset=0.1, reset_dtod=0.05, reset_std=0.0), 0.5, shape=(64, 64))
     r.reset_columns()
-    assert torch.equal(t.get_weights(), r.get_weights())
+    assert torch.equal(t.get_weights()[0], r.get_weights()[0])
 
 
 @pytest.mark.parametrize("dtod", [0.0, 0.3])
@@ -115,7 +115,7 @@ def test_processes_clip_to_the_cells_bounds():
     dev = const(w_min=-0.5, w_max=0.5, reset=2.0, reset_std=0.0)
     t = tile(dev, 0.0, shape=(8, 8))
     t.reset_columns()
-    assert torch.equal(t.get_weights(), torch.full((8, 8), 0.5, dtype=torch.float64))
+    assert torch.equal(t.get_weights()[0], torch.full((8, 8), 0.5, dtype=torch.float64))
 
 
 def test_reset_columns_selects_input_lines():
@@ -123,13 +123,13 @@ def test_reset_columns_selects_input_lines():
     for columns in ([1, -1], torch.tensor([1, 5]), torch.tensor([False, True, False, False, False, True])):
         t = tile(dev, 0.3, shape=(4, 6))
         t.reset_columns(columns)
-        w = t.get_weights()
+        w = t.get_weights()[0]
         assert torch.all(w[:, [1, 5]] == 0.0) and torch.all(w[:, [0, 2, 3, 4]] == 0.3)
 
 
 def test_layer_reset_columns_across_split_tiles():
     dev = const(reset=0.0, reset_std=0.0)
-    layer = AnalogLinear(7, 3, bias=True, config=TileConfig(device=dev), mapping=xbarsim.MappingConfig(max_in_size=3),
+    layer = AnalogLinear(7, 3, bias=True, config=TileConfig(device_model=dev), mapping=xbarsim.MappingConfig(max_in_size=3),
                          digital_bias=False, dtype=torch.float64)
     layer.set_matrix_weights(torch.full((3, 7), 0.4, dtype=torch.float64), torch.full((3,), 0.2, dtype=torch.float64))
     layer.reset_columns([0, 4, 6])
@@ -153,10 +153,10 @@ def test_write_noise_device_processes_the_persistent_weights():
 
 def test_inactive_processes_change_nothing():
     t = tile(const(), 0.3, shape=(5, 5))
-    calls = t.rng_calls
+    calls = int(t.rng_counter)
     t.decay_weights()
     t.diffuse_weights()
-    assert torch.equal(t.get_weights(), torch.full((5, 5), 0.3, dtype=torch.float64)) and t.rng_calls == calls
+    assert torch.equal(t.get_weights()[0], torch.full((5, 5), 0.3, dtype=torch.float64)) and int(t.rng_counter) == calls
 
 
 @pytest.mark.parametrize("call, exc, match", [
@@ -171,10 +171,10 @@ def test_inactive_processes_change_nothing():
 def test_bad_arguments_raise_and_leave_the_tile_untouched(call, exc, match):
     t = tile(const(lifetime=5.0, diffusion=0.1), 0.3, shape=(4, 6))
     state = {k: v.clone() for k, v in t.state_dict().items() if isinstance(v, torch.Tensor)}
-    calls = t.rng_calls
+    calls = int(t.rng_counter)
     with pytest.raises(exc, match=match):
         call(t)
-    assert t.rng_calls == calls
+    assert int(t.rng_counter) == calls
     for k, v in t.state_dict().items():
         if isinstance(v, torch.Tensor):
             assert torch.equal(v, state[k]), k
@@ -182,13 +182,13 @@ def test_bad_arguments_raise_and_leave_the_tile_untouched(call, exc, match):
 
 def test_multi_tile_processes_every_sub_tile():
     dev = const(lifetime=4.0)
-    cfg = TileConfig(device=dev, algorithm=xbarsim.algorithms.ResidualLearning(n_tiles=3, gamma=0.5))
+    cfg = TileConfig(device_model=dev, algorithm=xbarsim.algorithms.ResidualLearning(n_tiles=3, gamma=0.5))
     mt = xbarsim.algorithms.make_tile(5, 6, cfg, seed=3, dtype=torch.float64)
     mt.set_tile_weights(torch.full((3, 5, 6), 0.4, dtype=torch.float64))
     mt.decay_weights()
     assert torch.allclose(mt.get_tile_weights(), torch.full((3, 5, 6), 0.3, dtype=torch.float64), rtol=0, atol=1e-15)
     gammas = torch.as_tensor(mt.gammas(), dtype=torch.float64).reshape(-1, 1, 1)
-    assert torch.allclose(mt.get_weights(), (gammas * mt.get_tile_weights()).sum(0), rtol=0, atol=1e-14)
+    assert torch.allclose(mt.get_weights()[0], (gammas * mt.get_tile_weights()).sum(0), rtol=0, atol=1e-14)
 
 
 def test_same_seed_same_processes():
@@ -197,12 +197,12 @@ def test_same_seed_same_processes():
     for t in (a, b):
         t.diffuse_weights()
         t.reset_columns([3])
-    assert torch.equal(a.get_weights(), b.get_weights()) and a.rng_calls == b.rng_calls
+    assert torch.equal(a.get_weights()[0], b.get_weights()[0]) and int(a.rng_counter) == int(b.rng_counter)
 
 
 def test_layer_decay_and_diffusion_reach_every_tile():
     dev = const(lifetime=4.0)
-    layer = AnalogLinear(7, 3, bias=False, config=TileConfig(device=dev), mapping=xbarsim.MappingConfig(max_in_size=3),
+    layer = AnalogLinear(7, 3, bias=False, config=TileConfig(device_model=dev), mapping=xbarsim.MappingConfig(max_in_size=3),
                          dtype=torch.float64)
     layer.set_matrix_weights(torch.full((3, 7), 0.4, dtype=torch.float64))
     layer.decay_weights()

@@ -28,7 +28,7 @@ def ideal(dw_min):
 def lemma_samples(dw_min, x_val, d_val, lr, bl_management, n, seed):
     """n independent ΔW of one cell updated with (x_val, d_val, lr)."""
     cfg = UpdateConfig(update_bl_management=bl_management, update_management=True, desired_bl=31)
-    tile = xbarsim.AnalogTile(1, R, TileConfig(device=ideal(dw_min), update=cfg), seed=seed, dtype=F64)
+    tile = xbarsim.AnalogTile(1, R, TileConfig(device_model=ideal(dw_min), update=cfg), seed=seed, dtype=F64)
     x = x_val * torch.eye(R, dtype=F64)
     d = torch.full((R, 1), d_val, dtype=F64)
     out, prev = [], tile.weight[0].clone()
@@ -104,7 +104,7 @@ def test_covariance_of_cells_sharing_lines():
     dv = np.array([1.1, 0.5, -0.8, 0.3])
     reps = 32
     cfg = UpdateConfig(desired_bl=31)  # BL and update management on
-    tile = xbarsim.AnalogTile(4 * reps, 3, TileConfig(device=ideal(eps), update=cfg), seed=21, dtype=F64)
+    tile = xbarsim.AnalogTile(4 * reps, 3, TileConfig(device_model=ideal(eps), update=cfg), seed=21, dtype=F64)
     x = torch.tensor(xv, dtype=F64).repeat(reps, 1)
     d = torch.zeros(reps, 4 * reps, dtype=F64)
     for r in range(reps):  # vector r writes block r (rows 4r..4r+3): independent replicas of a 4×3 tile
@@ -156,7 +156,7 @@ def test_sto_round_probabilities():
     saturating at 1)."""
     eps, lr, k = 0.5, 0.5, 3.7
     cfg = UpdateConfig(desired_bl=31, res=0.3, sto_round=True)
-    tile = xbarsim.AnalogTile(1, R, TileConfig(device=ideal(eps), update=cfg), seed=3, dtype=F64)
+    tile = xbarsim.AnalogTile(1, R, TileConfig(device_model=ideal(eps), update=cfg), seed=3, dtype=F64)
     x = torch.eye(R, dtype=F64)
     d = torch.full((R, 1), k * eps / lr, dtype=F64)
     total = []

@@ -31,8 +31,7 @@ import pytest
 import torch
 
 import xbarsim
-from xbarsim import UpdateConfig, devices
-import _api
+from xbarsim import TileConfig, UpdateConfig, devices
 from reference import pulse_reference as ref
 
 K = 5.0
@@ -52,7 +51,7 @@ def op_samples(dev, w0: np.ndarray, signs: np.ndarray, reps: int, seed: int = 11
     """reps draws [reps, OUT, IN] of the weights the op leaves (apparent weights with write noise) after
     one call with the vectors x = 1, d = 10·signs, each from set_weights(w0); and the persistent
     starting weights (w0 clipped to each cell's bounds)."""
-    tile = xbarsim.AnalogTile(OUT, IN, _api.tile_config(dev, update=UPD), seed=seed, dtype=F64)
+    tile = xbarsim.AnalogTile(OUT, IN, TileConfig(device_model=dev, update=UPD), seed=seed, dtype=F64)
     x = torch.ones(signs.shape[0], IN, dtype=F64)
     d = torch.tensor(10.0 * signs, dtype=F64)
     lr = 4 * dev.granularity()
@@ -71,7 +70,7 @@ def op_samples(dev, w0: np.ndarray, signs: np.ndarray, reps: int, seed: int = 11
 
 
 def cells_of(dev, seed: int = 11) -> tuple[dict, tuple | None]:
-    tile = xbarsim.AnalogTile(OUT, IN, _api.tile_config(dev, update=UPD), seed=seed, dtype=F64)
+    tile = xbarsim.AnalogTile(OUT, IN, TileConfig(device_model=dev, update=UPD), seed=seed, dtype=F64)
     pw = tile.device_state.piecewise()
     return ref.tile_state(tile)[2], (None if pw is None else tuple(t.numpy() for t in pw))
 

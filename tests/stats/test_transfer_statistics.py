@@ -24,7 +24,7 @@ def test_mean_and_variance_of_repeated_transfers():
                        w_max_dtod=0.0, up_down_dtod=0.0)
     upd = UpdateConfig(update_bl_management=False, update_management=False, desired_bl=BL)
     algo = ResidualLearning(n_tiles=2, gamma=0.5, transfer_io=IOConfig(is_perfect=True), transfer_update=upd)
-    t = make_tile(6, 2, TileConfig(device=dev, algorithm=algo), seed=17, dtype=torch.float64)
+    t = make_tile(6, 2, TileConfig(device_model=dev, algorithm=algo), seed=17, dtype=torch.float64)
     src = torch.tensor([0.9, -0.6, 0.3, -0.1, 0.02, 0.0], dtype=torch.float64)
     w = torch.zeros(2, 6, 2, dtype=torch.float64)
     w[1, :, 1] = src

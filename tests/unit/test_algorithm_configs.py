@@ -26,7 +26,7 @@ def test_residual_learning_defaults_match_spec_table():
     r = ResidualLearning(n_tiles=3, gamma=0.5)
     assert (r.transfer_every, r.units_in_mbatch, r.transfer_lr, r.scale_transfer_lr) == (1.0, True, 1.0, True)
     assert (r.fast_lr, r.scale_fast_lr, r.n_reads_per_transfer, r.transfer_columns) == (1.0, True, 1, True)
-    assert (r.random_selection, r.warm_start, r.read, r.gradient_device) == (False, "none", "reduced", None)
+    assert (r.random_selection, r.warm_start, r.read, r.gradient_device_model) == (False, "none", "reduced", None)
     assert r.transfer_update == UpdateConfig()
     assert r.transfer_io == IOConfig(noise_management="none", bound_management="none")
 
@@ -90,7 +90,7 @@ def test_residual_learning_validation():
 
 def test_round_trip_through_dict():
     r = ResidualLearning(n_tiles=3, gamma_vec=(1.0, 0.2, 0.04), transfer_every=(50, 10, 2), transfer_lr=0.3,
-                         warm_start="reference_cuda", gradient_device=SoftBounds(dw_min=0.1))
+                         warm_start="reference_cuda", gradient_device_model=SoftBounds(dw_min=0.1))
     cfg = TileConfig(algorithm=r)
     assert TileConfig.from_dict(cfg.to_dict()) == cfg
     for algo in (TikiTaka(), TikiTakaV2(), ChoppedTikiTakaV2(), MixedPrecision(n_x_bins=5), SingleTile()):

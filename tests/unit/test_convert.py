@@ -8,6 +8,7 @@ import pytest
 import torch
 
 import xbarsim
+from xbarsim.config.seeds import child_seed
 from xbarsim.models import PAPER_ANALOG_LAYERS, resnet18
 from xbarsim.nn import AnalogConv2d, AnalogLayerBase, AnalogLinear, convert_to_analog
 
@@ -31,13 +32,13 @@ def test_paper_layers_of_resnet18_become_analog_and_nothing_else():
         assert name not in expected and type(module) is type(digital.get_submodule(name))
     assert isinstance(analog.layer3[0].downsample[0], AnalogConv2d) and isinstance(analog.fc, AnalogLinear)
     # tile shapes of the paper's table (with width 4 instead of 64)
-    assert (analog.layer4[1].conv2.tiles[0].out_size, analog.layer4[1].conv2.tiles[0].in_size) == (32, 32 * 9)
+    assert (analog.layer4[1].conv2.blocks[0].out_size, analog.layer4[1].conv2.blocks[0].in_size) == (32, 32 * 9)
     # the original is untouched (inplace=False) and the ideal analog model computes the same function
     assert not any(isinstance(m, AnalogLayerBase) for m in digital.modules())
     x = torch.rand(2, 3, 32, 32, dtype=torch.float64)
     torch.testing.assert_close(analog(x), digital(x), rtol=1e-10, atol=1e-10)
     seeds = sorted(m.seed for m in analog.modules() if isinstance(m, AnalogLayerBase))
-    assert seeds == list(range(10, 21))
+    assert seeds == sorted(child_seed(10, k) for k in range(11))
 
 
 def test_selection_by_type_predicate_and_inplace():
@@ -58,7 +59,7 @@ def test_weights_biases_and_options_are_carried_over():
     lin = torch.nn.Linear(6, 3)
     analog = convert_to_analog(lin, ideal_config(), digital_bias=False,
                                mapping=xbarsim.MappingConfig(max_in_size=4))
-    assert isinstance(analog, AnalogLinear) and analog.analog_bias and len(analog.tiles) == 2
+    assert isinstance(analog, AnalogLinear) and analog.analog_bias and len(analog.blocks) == 2
     w, b = analog.get_weights()
     assert torch.equal(w, lin.weight.detach()) and torch.equal(b, lin.bias.detach())
 

@@ -65,7 +65,7 @@ def test_read_idx_missing_and_corrupt_gzip(tmp_path):
         read_idx(tmp_path / "nope")
     path = tmp_path / "x.gz"
     path.write_bytes(gzip.compress(b"\x00\x00\x08\x01\x00\x00\x00\x02ab")[:-6])
-    with pytest.raises(ValueError, match="corrupt gzip"):
+    with pytest.raises(ValueError, match="corrupt or truncated gzip file"):
         read_idx(path)
 
 

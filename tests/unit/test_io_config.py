@@ -12,7 +12,7 @@ import pytest
 
 from xbarsim import IOConfig, _core
 from xbarsim.config import io as io_module
-from xbarsim.ops.mvm import io_params
+from xbarsim.ops.mvm import io_params, max_bm_rounds
 
 SPEC = pathlib.Path(__file__).resolve().parents[3] / "shared" / "spec" / "analog-tile.md"
 
@@ -130,11 +130,9 @@ def test_enum_values_equal_native_members():
     (IOConfig(max_bm_factor=3.0), 3),       # r = 1, 2, 4 (4 > 3 stops)
     (IOConfig(bound_management="none"), 1),
 ])
-def test_round_cap_python_and_native_agree(io, rounds):
-    native = _core.io_bm_max_rounds(io_params(io, False))
-    assert io.max_bm_rounds() == native
-    assert native == rounds
-    assert _core.io_bm_max_rounds(io_params(io, True)) == 1  # backward: never
+def test_round_cap_of_the_stop_rules(io, rounds):
+    assert max_bm_rounds(io) == rounds
+    assert max_bm_rounds(io, transpose=True) == 1  # backward: never
 
 
 def test_round_trip_and_params_cache():

@@ -169,17 +169,17 @@ def test_tile_api():
     tile = AnalogTile(3, 4, seed=7)
     W = torch.randn(3, 4) * 0.2
     tile.set_weights(W)
-    assert torch.equal(tile.get_weights(), W)
+    assert torch.equal(tile.get_weights()[0], W)
     x = torch.randn(2, 5, 4)
     y = tile.forward(x)
-    assert y.shape == (2, 5, 3) and tile.rng_calls == 1
+    assert y.shape == (2, 5, 3) and int(tile.rng_counter) == 1
     z = tile.backward(torch.randn(6, 3))
-    assert z.shape == (6, 4) and tile.rng_calls == 2
+    assert z.shape == (6, 4) and int(tile.rng_counter) == 2
     tile = tile.to("cpu")
     state = tile.state_dict()
     other = AnalogTile(3, 4, seed=7)
     other.load_state_dict(state)
-    assert other.rng_calls == 2
+    assert int(other.rng_counter) == 2
     b = other.forward(x)
     assert torch.equal(b, tile.forward(x))        # same seed and call counter: same bits
     assert not torch.equal(tile.forward(x), b)    # the next call draws other noise

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from xbarsim.config.seeds import child_seed
 from xbarsim.models import lenet5, mlp
 from xbarsim.nn import AnalogConv2d, AnalogLinear
 
@@ -12,13 +13,13 @@ from _frontend import ideal_config
 
 def test_lenet5_tiles_and_vectors_per_image_match_the_paper():
     model = lenet5(ideal_config(), seed=0)
-    tiles = [(m.tiles[0].out_size, m.tiles[0].in_size) for m in model if isinstance(m, (AnalogConv2d, AnalogLinear))]
+    tiles = [(m.blocks[0].out_size, m.blocks[0].in_size) for m in model if isinstance(m, (AnalogConv2d, AnalogLinear))]
     assert tiles == [(16, 25), (32, 400), (128, 512), (10, 128)]
     assert sum(o * i for o, i in tiles) == 80016  # analog weights per tile copy (experiments.md §1.2)
     out = model(torch.rand(3, 1, 28, 28))
     assert out.shape == (3, 10)
     torch.testing.assert_close(out.exp().sum(1), torch.ones(3))  # LogSoftmax
-    assert [m.seed for m in model if hasattr(m, "seed")] == [0, 1, 2, 3]
+    assert [m.seed for m in model if hasattr(m, "seed")] == [child_seed(0, k) for k in range(4)]
 
 
 def test_digital_lenet5_equals_ideal_analog_lenet5():

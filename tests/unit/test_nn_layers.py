@@ -12,6 +12,7 @@ import pytest
 import torch
 
 import xbarsim
+from xbarsim.config.seeds import child_seed
 from xbarsim.nn import AnalogConv1d, AnalogConv2d, AnalogLinear, analog_layer_of
 
 from _frontend import ideal_config
@@ -108,7 +109,7 @@ def test_set_weights_validates_before_changing_anything():
 def test_weights_round_trip_across_tile_grid(digital_bias):
     layer = AnalogConv2d(3, 5, 3, config=ideal_config(), digital_bias=digital_bias,
                          mapping=xbarsim.MappingConfig(max_in_size=8, max_out_size=2))
-    assert len(layer.tiles) == 3 * 4  # 5 outputs -> 2,2,1; 27(+1) inputs -> 4 blocks
+    assert len(layer.blocks) == 3 * 4  # 5 outputs -> 2,2,1; 27(+1) inputs -> 4 blocks
     w, b = torch.randn(5, 3, 3, 3) * 0.1, torch.randn(5) * 0.1
     layer.set_weights(w, b)
     w2, b2 = layer.get_weights()
@@ -131,10 +132,10 @@ def test_initialisation_matches_torch_layers_draw_for_draw():
     assert torch.equal(w, ref.weight.detach()) and torch.equal(b, ref.bias.detach())
 
 
-def test_seeds_of_sub_tiles_differ_and_tile0_keeps_the_layer_seed():
+def test_block_seeds_are_the_layer_seeds_children():
     layer = AnalogLinear(10, 4, mapping=xbarsim.MappingConfig(max_in_size=4), seed=123)
-    seeds = [t.seed for t in layer.tiles]
-    assert seeds[0] == 123 and len(set(seeds)) == len(seeds) == 3
+    seeds = [t.seed for t in layer.blocks]
+    assert seeds == [child_seed(123, k) for k in range(3)] and len(set(seeds + [123])) == 4
 
 
 def test_double_and_to_move_every_tile_buffer():
@@ -186,9 +187,9 @@ def test_eval_noise_free_reads_exactly_and_draws_nothing():
     x = torch.rand(16, 8)
     w, b = layer.get_weights()
     layer.eval()
-    calls = layer.tiles[0].rng_calls
+    calls = int(layer.blocks[0].rng_counter)
     torch.testing.assert_close(layer(x), x @ w.t() + b, rtol=0, atol=1e-6)
-    assert layer.tiles[0].rng_calls == calls
+    assert int(layer.blocks[0].rng_counter) == calls
     layer.train()
     noisy = layer(x)
     assert not torch.allclose(noisy, x @ w.t() + b, atol=1e-3)
@@ -205,20 +206,20 @@ def test_eval_keeps_the_noisy_read_by_default():
 def test_extra_repr_mentions_the_mapping():
     layer = AnalogLinear(10, 4, mapping=xbarsim.MappingConfig(max_in_size=4), digital_bias=False)
     text = repr(layer)
-    assert "in_features=10, out_features=4, bias=True" in text and "analog_bias=True" in text and "tiles=1x3" in text
+    assert "in_features=10, out_features=4, bias=True" in text and "analog_bias=True" in text and "blocks=1x3" in text
 
 
 def test_layers_build_the_runtime_of_the_configured_algorithm():
     from xbarsim.algorithms import MixedPrecision, ResidualLearning, signal_warm_start
     from xbarsim.presets import PaperSoftBounds
 
-    resl = xbarsim.TileConfig(device=PaperSoftBounds(4), algorithm=ResidualLearning(
+    resl = xbarsim.TileConfig(device_model=PaperSoftBounds(4), algorithm=ResidualLearning(
         n_tiles=3, gamma=0.5, warm_start="paper", scale_fast_lr=False))
     model = torch.nn.Sequential(AnalogConv2d(1, 2, 3, config=resl, seed=0, mapping=xbarsim.MappingConfig(max_in_size=5)),
                                 torch.nn.Flatten(),
                                 AnalogLinear(2 * 4 * 4, 3, config=xbarsim.TileConfig(algorithm=MixedPrecision()), seed=1))
-    assert [type(t).__name__ for t in model[0].tiles] == ["ResidualLearningTile"] * 2
-    assert type(model[2].tiles[0]).__name__ == "MixedPrecisionTile"
+    assert [type(t).__name__ for t in model[0].blocks] == ["ResidualLearningTile"] * 2
+    assert type(model[2].blocks[0]).__name__ == "MixedPrecisionTile"
     w0 = [layer.get_weights()[0].clone() for layer in (model[0], model[2])]
     model(torch.rand(2, 1, 6, 6)).square().sum().backward()
     xbarsim.optim.AnalogSGD(model.parameters(), lr=0.1).step()

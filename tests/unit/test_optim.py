@@ -127,7 +127,7 @@ def test_lr_scheduler_drives_the_analog_learning_rate():
     sched_d = torch.optim.lr_scheduler.StepLR(opt_d, step_size=1, gamma=0.5)
     sched_a = torch.optim.lr_scheduler.StepLR(opt_a, step_size=1, gamma=0.5)
     seen = []
-    tile = analog[0].tiles[0]
+    tile = analog[0].blocks[0]
     original = tile.update
     tile.update = lambda x, d, lr: (seen.append(lr), original(x, d, lr))[1]
     for step in range(3):

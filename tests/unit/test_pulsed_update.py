@@ -14,7 +14,6 @@ import xbarsim
 from xbarsim import TileConfig, UpdateConfig, devices, presets
 from xbarsim.ops import update as U
 
-import _api
 
 F64 = torch.float64
 
@@ -25,8 +24,8 @@ def ideal(dw_min=0.5, bound=1e6, **kw):
                                 w_min_dtod=0.0, w_max_dtod=0.0, up_down_dtod=0.0, **kw)
 
 
-def make_tile(out_size=5, in_size=7, device=None, update=None, seed=3, dtype=F64):
-    cfg = TileConfig(device=device or presets.PaperSoftBounds(4), update=update or UpdateConfig())
+def make_tile(out_size=5, in_size=7, device_model=None, update=None, seed=3, dtype=F64):
+    cfg = TileConfig(device_model=device_model or presets.PaperSoftBounds(4), update=update or UpdateConfig())
     return xbarsim.AnalogTile(out_size, in_size, cfg, seed=seed, dtype=dtype)
 
 
@@ -36,12 +35,12 @@ def batch(m=6, in_size=7, out_size=5, seed=0):
 
 
 def snapshot(tile):
-    return {k: v.clone() for k, v in tile.state_dict().items() if isinstance(v, torch.Tensor)}, tile.rng_calls
+    return {k: v.clone() for k, v in tile.state_dict().items() if isinstance(v, torch.Tensor)}, int(tile.rng_counter)
 
 
 def assert_unchanged(tile, snap):
     state, calls = snap
-    assert tile.rng_calls == calls
+    assert int(tile.rng_counter) == calls
     for k, v in tile.state_dict().items():
         if isinstance(v, torch.Tensor):
             assert torch.equal(v, state[k]), k
@@ -53,7 +52,7 @@ def test_pulse_type_none_is_the_exact_sgd_update():
     tile = make_tile(update=UpdateConfig(pulse_type="none"))
     w0 = torch.rand(5, 7, dtype=F64) - 0.5
     tile.set_weights(w0)
-    w0 = tile.get_weights()
+    w0 = tile.get_weights()[0]
     x, d = batch()
     tile.update(x * 10, d * 10, 0.3)  # far beyond the bounds: no clipping
     assert torch.equal(tile.weight, w0.addmm(d.T * 10, x * 10, alpha=-0.3))
@@ -70,7 +69,7 @@ def test_pulse_type_none_with_device_clips():
 
 
 def test_leading_dimensions_are_flattened_in_order():
-    a, b = make_tile(device=ideal()), make_tile(device=ideal())
+    a, b = make_tile(device_model=ideal()), make_tile(device_model=ideal())
     x, d = batch(m=6)
     a.update(x.reshape(2, 3, 7), d.reshape(2, 3, 5), 0.2)
     b.update(x, d, 0.2)
@@ -117,7 +116,7 @@ def reference_counts(kind, lr, eps, cfg, xs, ds):
 def test_deterministic_types_match_closed_forms(kind, extra, lr):
     cfg = UpdateConfig(pulse_type=kind, **extra)
     eps = 0.5
-    tile = make_tile(device=ideal(eps), update=cfg)
+    tile = make_tile(device_model=ideal(eps), update=cfg)
     xs, ds = batch(m=5)
     xs[1] = 0.0  # an all-zero vector does nothing
     tile.update(xs, ds, lr)
@@ -125,7 +124,7 @@ def test_deterministic_types_match_closed_forms(kind, extra, lr):
     want = -np.sign(lr) * eps * n.sum(axis=0)
     np.testing.assert_array_equal(tile.weight.numpy(), want)
     # zero variance: another seed gives the same weights
-    other = make_tile(device=ideal(eps), update=cfg, seed=99)
+    other = make_tile(device_model=ideal(eps), update=cfg, seed=99)
     other.update(xs, ds, lr)
     assert torch.equal(other.weight, tile.weight)
 
@@ -140,7 +139,7 @@ def test_deterministic_types_match_closed_forms(kind, extra, lr):
     devices.SoftBounds(dw_min=0.2, write_noise_std=3.0), devices.ConstantStep(dw_min=0.2, corrupt_devices_prob=0.3),
 ], ids=lambda d: type(d).__name__)
 def test_bounds_are_never_exceeded(dev):
-    tile = make_tile(device=dev, out_size=6, in_size=9, update=UpdateConfig(desired_bl=63))
+    tile = make_tile(device_model=dev, out_size=6, in_size=9, update=UpdateConfig(desired_bl=63))
     cells = tile.device_state.cells()
     r = cells.get("reference", torch.zeros(()))
     weights = tile.weight if tile.weight_persistent is None else tile.weight_persistent
@@ -159,7 +158,7 @@ def test_bounds_are_never_exceeded(dev):
 def test_noise_free_constant_step_reaches_n_states_plus_one_levels():
     dev = devices.ConstantStep(w_min=-1.0, w_max=1.0, n_states=4, dw_min_dtod=0.0, dw_min_std=0.0, w_min_dtod=0.0,
                                w_max_dtod=0.0, up_down_dtod=0.0)
-    tile = make_tile(device=dev, out_size=1, in_size=1, update=UpdateConfig(pulse_type="mean_count"))
+    tile = make_tile(device_model=dev, out_size=1, in_size=1, update=UpdateConfig(pulse_type="mean_count"))
     levels = {0.0}
     g = torch.Generator().manual_seed(5)
     for _ in range(200):
@@ -171,10 +170,10 @@ def test_noise_free_constant_step_reaches_n_states_plus_one_levels():
 
 
 def test_set_weights_clips_to_each_cell():
-    tile = make_tile(device=devices.SoftBounds(w_min=-1.0, w_max=1.0))
+    tile = make_tile(device_model=devices.SoftBounds(w_min=-1.0, w_max=1.0))
     tile.set_weights(torch.full((5, 7), 10.0, dtype=F64))
     assert torch.equal(tile.weight, tile.device_state.b_max)
-    sbr = make_tile(device=devices.SoftBoundsReference(reference_std=0.2))
+    sbr = make_tile(device_model=devices.SoftBoundsReference(reference_std=0.2))
     sbr.set_weights(torch.full((5, 7), -10.0, dtype=F64))  # §6 #12: the device state w + r is clipped
     cells = sbr.device_state.cells()
     assert torch.allclose(sbr.weight + cells["reference"], cells["b_min"], rtol=0, atol=1e-15)
@@ -182,7 +181,7 @@ def test_set_weights_clips_to_each_cell():
 
 def test_stuck_cells_keep_their_value():
     dev = devices.ConstantStep(dw_min=0.05, corrupt_devices_prob=0.5, corrupt_devices_range=0.05)
-    tile = make_tile(device=dev, out_size=20, in_size=20)
+    tile = make_tile(device_model=dev, out_size=20, in_size=20)
     cells = tile.device_state.cells()
     stuck = cells["b_min"] == cells["b_max"]
     assert 100 < int(stuck.sum()) < 300
@@ -197,7 +196,7 @@ def test_stuck_cells_keep_their_value():
 
 def test_write_noise_persistent_and_apparent_weights():
     dev = devices.SoftBounds(dw_min=0.1, write_noise_std=2.0)
-    tile = make_tile(device=dev, out_size=40, in_size=50)
+    tile = make_tile(device_model=dev, out_size=40, in_size=50)
     assert tile.weight_persistent is not None
     w = torch.rand(40, 50, dtype=F64) * 0.2
     tile.set_weights(w)
@@ -216,7 +215,7 @@ def test_write_noise_persistent_and_apparent_weights():
     assert torch.equal(tile.weight[:, 5:], before_app[:, 5:])
     assert bool((tile.weight[touched] != tile.weight_persistent[touched]).all())
     # apply_write_noise_on_set False: set gives w_a = w_p
-    quiet = make_tile(device=dev.replace(apply_write_noise_on_set=False))
+    quiet = make_tile(device_model=dev.replace(apply_write_noise_on_set=False))
     quiet.set_weights(torch.full((5, 7), 0.1, dtype=F64))
     assert torch.equal(quiet.weight, quiet.weight_persistent)
 
@@ -225,7 +224,7 @@ def test_write_noise_persistent_and_apparent_weights():
 
 def test_counters_are_exact():
     cfg = UpdateConfig(count_pulses=True)
-    tile = make_tile(device=ideal(0.5), update=cfg, out_size=4, in_size=3)
+    tile = make_tile(device_model=ideal(0.5), update=cfg, out_size=4, in_size=3)
     # saturated vector: k = 1*2*20/0.5 = 80 > 31, so every line fires in every one of the 31 slots
     x = torch.tensor([[2.0, 2.0, 2.0]], dtype=F64)
     d = torch.tensor([[20.0, 20.0, 20.0, 20.0]], dtype=F64)
@@ -234,14 +233,14 @@ def test_counters_are_exact():
                                        coincidences_down=12 * 31)
     assert torch.equal(tile.weight, torch.full((4, 3), -31 * 0.5, dtype=F64))
     # random batch: coincidences equal the net steps of the ideal device
-    tile2 = make_tile(device=ideal(0.5), update=cfg)
+    tile2 = make_tile(device_model=ideal(0.5), update=cfg)
     x, d = batch(m=20)
     tile2.update(x.abs(), d.abs(), 2.0)
     counts = tile2.pulse_counts()
     assert counts["coincidences_up"] == 0
     assert counts["coincidences_down"] == int(round(-tile2.weight.sum().item() / 0.5))
     assert counts["input_pulses"] > 0 and counts["output_pulses"] > 0
-    off = make_tile(device=ideal(0.5))
+    off = make_tile(device_model=ideal(0.5))
     off.update(x, d, 2.0)
     assert off.pulse_counts() == dict.fromkeys(U.COUNTER_NAMES, 0)
 
@@ -249,7 +248,7 @@ def test_counters_are_exact():
 # --- sign convention, long trains ---------------------------------------------------------------------------------
 
 def test_sign_convention():
-    tile = make_tile(device=ideal(0.5), out_size=1, in_size=1)
+    tile = make_tile(device_model=ideal(0.5), out_size=1, in_size=1)
     one = torch.ones(1, 1, dtype=F64)
     tile.update(one, one * 20, 1.0)  # saturated: exactly desired_bl down pulses
     assert float(tile.weight) == -31 * 0.5
@@ -261,10 +260,10 @@ def test_sign_convention():
 
 @pytest.mark.parametrize("desired_bl", [63, 64, 65, 200, 256])
 def test_long_pulse_trains(desired_bl):
-    tile = make_tile(device=ideal(0.5), out_size=2, in_size=2, update=UpdateConfig(desired_bl=desired_bl))
+    tile = make_tile(device_model=ideal(0.5), out_size=2, in_size=2, update=UpdateConfig(desired_bl=desired_bl))
     tile.update(torch.ones(1, 2, dtype=F64), torch.full((1, 2), 1000.0, dtype=F64), 1.0)
     assert torch.equal(tile.weight, torch.full((2, 2), -desired_bl * 0.5, dtype=F64))
-    unmanaged = make_tile(device=ideal(0.5), out_size=1, in_size=1,
+    unmanaged = make_tile(device_model=ideal(0.5), out_size=1, in_size=1,
                           update=UpdateConfig(update_bl_management=False, update_management=False, fixed_bl=False))
     unmanaged.update(torch.ones(1, 1, dtype=F64), torch.ones(1, 1, dtype=F64), 50.0)  # BL = 100, A = B = 1
     assert float(unmanaged.weight) == -100 * 0.5
@@ -287,7 +286,7 @@ def test_long_pulse_trains(desired_bl):
     (([[1.0] * 7], torch.ones(1, 5, dtype=F64), 0.1), TypeError, "x must be a torch.Tensor"),
 ])
 def test_bad_input_raises_and_leaves_the_tile_untouched(args, exc, match):
-    tile = make_tile(device=devices.SoftBounds(write_noise_std=1.0), update=UpdateConfig(count_pulses=True))
+    tile = make_tile(device_model=devices.SoftBounds(write_noise_std=1.0), update=UpdateConfig(count_pulses=True))
     tile.set_weights(torch.rand(5, 7, dtype=F64) * 0.1)
     tile.update(*batch(m=3), 0.5)
     snap = snapshot(tile)
@@ -297,7 +296,7 @@ def test_bad_input_raises_and_leaves_the_tile_untouched(args, exc, match):
 
 
 def test_too_long_unmanaged_train_is_rejected_untouched():
-    tile = make_tile(device=ideal(0.001), update=UpdateConfig(update_bl_management=False, update_management=False,
+    tile = make_tile(device_model=ideal(0.001), update=UpdateConfig(update_bl_management=False, update_management=False,
                                                               fixed_bl=False))
     snap = snapshot(tile)
     with pytest.raises(ValueError, match="AnalogTile.update: lr must give at most 4096 pulses"):
@@ -314,14 +313,14 @@ def test_bad_update_override_is_rejected():
 def test_lr_zero_and_empty_batch_are_no_ops():
     tile = make_tile()
     tile.set_weights(torch.rand(5, 7, dtype=F64) * 0.1)
-    w = tile.get_weights()
+    w = tile.get_weights()[0]
     tile.update(*batch(), 0.0)
     tile.update(torch.empty(0, 7, dtype=F64), torch.empty(0, 5, dtype=F64), 1.0)
     assert torch.equal(tile.weight, w)
 
 
 def test_update_override_config():
-    tile = make_tile(device=ideal(0.5), out_size=1, in_size=1)
+    tile = make_tile(device_model=ideal(0.5), out_size=1, in_size=1)
     tile.update(torch.ones(1, 1, dtype=F64), torch.full((1, 1), 100.0, dtype=F64), 1.0,
                 update=UpdateConfig(desired_bl=3))
     assert float(tile.weight) == -1.5
@@ -348,14 +347,14 @@ def test_population_depends_on_seed_and_construction_seed():
     a, b = make_tile(seed=1), make_tile(seed=2)
     assert not torch.equal(a.device_state.b_max, b.device_state.b_max)
     dev = presets.PaperSoftBounds(4, construction_seed=77)
-    c, e = make_tile(seed=1, device=dev), make_tile(seed=2, device=dev)
+    c, e = make_tile(seed=1, device_model=dev), make_tile(seed=2, device_model=dev)
     assert torch.equal(c.device_state.b_max, e.device_state.b_max)
 
 
 SCRIPT = """
 import torch, xbarsim
 from xbarsim import presets
-cfg = xbarsim.TileConfig(device=presets.ReRamArrayOM(), update=xbarsim.UpdateConfig(count_pulses=True))
+cfg = xbarsim.TileConfig(device_model=presets.ReRamArrayOM(), update=xbarsim.UpdateConfig(count_pulses=True))
 t = xbarsim.AnalogTile(64, 200, cfg, seed=5)  # large enough for both phases to run in parallel
 g = torch.Generator().manual_seed(0)
 t.update(torch.rand(100, 200, generator=g), torch.randn(100, 64, generator=g), 0.5)
@@ -399,7 +398,7 @@ def test_op_state_arguments_are_checked_by_name(kw, exc, match):
     args = dict(update=UpdateConfig(), cells=cells, seed=1, call=0, persistent=torch.zeros(5, 7, dtype=F64),
                 counters=torch.zeros(4, dtype=torch.int64))
     args.update(kw)
-    args[_api.OP_DEVICE_KW] = dev
+    args["device_model"] = dev
     with pytest.raises(exc, match=match):
         xbarsim.ops.pulsed_update(weight, *batch(), 0.5, **args)
     assert not weight.any()

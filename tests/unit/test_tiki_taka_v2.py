@@ -19,7 +19,7 @@ DEV = ConstantStep(w_min=-10.0, w_max=10.0, dw_min=EPS, dw_min_dtod=0.0, dw_min_
 
 
 def _tile(algo, out=4, inp=3, seed=1):
-    cfg = TileConfig(forward=PERFECT, backward=PERFECT, update=UpdateConfig(pulse_type="none"), device=DEV,
+    cfg = TileConfig(forward=PERFECT, backward=PERFECT, update=UpdateConfig(pulse_type="none"), device_model=DEV,
                      algorithm=algo)
     return make_tile(out, inp, cfg, seed=seed, dtype=torch.float64)
 
@@ -113,7 +113,7 @@ def test_chopped_ttv2_signs_and_regular_flips():
         torch.testing.assert_close(t.transfer_buffer[0], H, rtol=0, atol=1e-12)
         torch.testing.assert_close(t.tiles[0].weight, C, rtol=0, atol=1e-12)
     assert t.sweeps == 4 and c_in.eq(1).all()  # flipped in sweeps 1 and 3: back to +1
-    assert torch.equal(t.get_weights(), t.tiles[0].weight)  # γ = 0: C alone
+    assert torch.equal(t.get_weights()[0], t.tiles[0].weight)  # γ = 0: C alone
 
 
 def test_chopped_gradient_and_visible_weight():
@@ -128,7 +128,7 @@ def test_chopped_gradient_and_visible_weight():
     xs, ds = x * t.chop_in, d * t.chop_out
     torch.testing.assert_close(t.tiles[1].weight, -0.2 * ds.T @ xs)
     signed = t.tiles[1].weight * t.chop_out[:, None] * t.chop_in[None, :]
-    torch.testing.assert_close(t.get_weights(), t.tiles[0].weight + 0.5 * signed)
+    torch.testing.assert_close(t.get_weights()[0], t.tiles[0].weight + 0.5 * signed)
 
 
 def test_chopped_random_flips_and_output_choppers_are_reproducible():

@@ -23,12 +23,12 @@ PERFECT = IOConfig(is_perfect=True)
 NOISY_READ = IOConfig(noise_management="none", bound_management="none", out_noise=0.06)
 
 
-def _compound(n_tiles=3, out=5, inp=7, device=None, transfer_io=PERFECT, transfer_update=None, columns=True,
+def _compound(n_tiles=3, out=5, inp=7, device_model=None, transfer_io=PERFECT, transfer_update=None, columns=True,
               seed=3, dtype=torch.float64):
-    device = device or SoftBounds(w_min=-1.0, w_max=1.0, dw_min=0.25)
+    device_model = device_model or SoftBounds(w_min=-1.0, w_max=1.0, dw_min=0.25)
     algo = ResidualLearning(n_tiles=n_tiles, gamma=0.5, transfer_every=1.0, transfer_io=transfer_io,
                             transfer_update=transfer_update or UpdateConfig(), transfer_columns=columns)
-    cfg = TileConfig(forward=PERFECT, backward=PERFECT, device=device, algorithm=algo)
+    cfg = TileConfig(forward=PERFECT, backward=PERFECT, device_model=device_model, algorithm=algo)
     t = make_tile(out, inp, cfg, seed=seed, dtype=dtype)
     g = torch.Generator().manual_seed(seed)
     t.set_tile_weights(torch.rand(n_tiles, out, inp, generator=g, dtype=dtype) * 1.6 - 0.8)
@@ -50,7 +50,7 @@ def _reference(t, rows, io, update, columns=True):
         onehot[0, line] = 1.0
         y = _mvm.analog_mvm(onehot, src.weight, io, transpose=not columns, seed=src.seed, call=read_call)
         x, d = (onehot, -y) if columns else (-y, onehot)
-        _update.pulsed_update(tgt.weight, x, d, lr, update=update, device=tgt.config.device,
+        _update.pulsed_update(tgt.weight, x, d, lr, update=update, device_model=tgt.config.device_model,
                               cells=tgt.device_state.cells(), seed=tgt.seed, call=write_call,
                               persistent=tgt.weight_persistent, counters=tgt.pulse_counters)
 
@@ -87,7 +87,7 @@ def test_fused_equals_sequential_ops(columns, io, update):
 def test_fused_equals_sequential_with_write_noise_and_counters():
     dev = SoftBounds(w_min=-1.0, w_max=1.0, dw_min=0.25, write_noise_std=0.3)
     upd = UpdateConfig(count_pulses=True)
-    a = _compound(device=dev)
+    a = _compound(device_model=dev)
     b = copy.deepcopy(a)
     _fused(a, ROWS, PERFECT, upd)
     _reference(b, ROWS, PERFECT, upd)
@@ -114,7 +114,7 @@ def test_closed_form_with_deterministic_device():
     dev = ConstantStep(w_min=-10.0, w_max=10.0, dw_min=0.1, dw_min_dtod=0.0, dw_min_std=0.0, w_min_dtod=0.0,
                        w_max_dtod=0.0, up_down_dtod=0.0)
     upd = UpdateConfig(pulse_type="mean_count", update_bl_management=False, update_management=False, desired_bl=100)
-    a = _compound(device=dev, transfer_update=upd)
+    a = _compound(device_model=dev, transfer_update=upd)
     src = torch.tensor([0.3, -0.5, 0.0, 0.25, -0.05], dtype=torch.float64)
     w = a.get_tile_weights()
     w[2][:, 4] = src

@@ -167,7 +167,7 @@ def test_round_trip_and_hashing():
         assert type(dev).from_dict(dev.to_dict()) == dev
         assert PulsedDevice.from_dict(dev.to_dict()) == dev
         hash(dev)
-    cfg = xbarsim.TileConfig(device=presets.PaperSoftBounds(4), update=xbarsim.UpdateConfig(desired_bl=5))
+    cfg = xbarsim.TileConfig(device_model=presets.PaperSoftBounds(4), update=xbarsim.UpdateConfig(desired_bl=5))
     assert xbarsim.TileConfig.from_dict(cfg.to_dict()) == cfg
     pw = devices.PiecewiseStep(piecewise_up=[1, 2, 3], piecewise_down=[3, 2, 1])
     assert pw.piecewise_up == (1.0, 2.0, 3.0)
@@ -177,9 +177,9 @@ def test_round_trip_and_hashing():
 def test_tile_config_defaults():
     cfg = xbarsim.TileConfig()
     assert cfg.update == xbarsim.UpdateConfig()
-    assert cfg.device == devices.ConstantStep()
-    with pytest.raises(TypeError, match="TileConfig: device must be a PulsedDevice"):
-        xbarsim.TileConfig(device="SoftBounds")
+    assert cfg.device_model == devices.ConstantStep()
+    with pytest.raises(TypeError, match="TileConfig: device_model must be a PulsedDevice"):
+        xbarsim.TileConfig(device_model="SoftBounds")
 
 
 # analog-tile.md §5: (model, dw_min, w_min, w_max, dw_min_dtod, up_down, up_down_dtod, w_max_dtod, w_min_dtod,

@@ -15,7 +15,7 @@ from ..config.algorithms import (
     TikiTaka,
     TikiTakaV2,
 )
-from ..tile import AnalogTile
+from ..tile import AnalogTile, Tile
 from .base import MultiTile
 from .mixed_precision import MixedPrecisionTile
 from .residual_learning import ResidualLearningTile, TikiTakaTile
@@ -35,12 +35,13 @@ RUNTIMES: dict[type, type] = {
 
 def make_tile(out_size: int, in_size: int, config: TileConfig | None = None, seed: int = 0, *,
               device: torch.device | str | None = None,
-              dtype: torch.dtype = torch.float32) -> AnalogTile | MultiTile:
+              dtype: torch.dtype = torch.float32) -> Tile:
     """Build the tile runtime of ``config.algorithm`` for a weight matrix ``[out_size, in_size]``.
 
     ``SingleTile`` (analog SGD, the default) gives a plain :class:`~xbarsim.AnalogTile`; every other
-    algorithm a :class:`~xbarsim.algorithms.MultiTile` with the same interface (``forward``,
-    ``backward``, ``update(x, d, lr)``, ``get_weights``, ``set_weights``) plus ``get_tile_weights``.
+    algorithm a :class:`~xbarsim.algorithms.MultiTile`. Both meet the :class:`~xbarsim.tile.Tile`
+    contract (``forward``, ``backward``, ``update(x, d, lr)``, ``get_weights``, ``set_weights``, the
+    device processes, ``state_dict``); a MultiTile adds ``tiles`` and ``get_tile_weights``.
 
     Examples::
 

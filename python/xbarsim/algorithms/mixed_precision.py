@@ -15,9 +15,9 @@ from typing import Any
 
 import torch
 
-from ..config import TileConfig
 from ..config.algorithms import MixedPrecision
 from ..ops import transfer as _transfer
+from ..ops import true_divide
 from .base import MultiTile
 
 __all__ = ["MixedPrecisionTile", "quantize_bins"]
@@ -30,8 +30,8 @@ def quantize_bins(v: torch.Tensor, n_bins: int, u: torch.Tensor | None) -> torch
     if half < 1:
         return v
     vmax = v.abs().amax(dim=-1, keepdim=True)
-    w = torch.where(vmax > 0, vmax / half, torch.ones_like(vmax))
-    t = v / w
+    w = torch.where(vmax > 0, true_divide(vmax, half), torch.ones_like(vmax))
+    t = true_divide(v, w)
     if u is not None:
         t = t + (u.to(v.dtype) - 0.5)
     return torch.round(t).clamp_(-half, half) * w  # torch.round: half to even, as rint
@@ -47,10 +47,8 @@ class MixedPrecisionTile(MultiTile):
     algorithm: MixedPrecision
     chi: torch.Tensor
 
-    def __init__(self, out_size: int, in_size: int, config: TileConfig, seed: int = 0, *,
-                 device: torch.device | str | None = None, dtype: torch.dtype = torch.float32) -> None:
-        super().__init__(out_size, in_size, config, seed, device=device, dtype=dtype)
-        self.register_buffer("chi", torch.zeros(out_size, in_size, device=device, dtype=dtype))
+    def _register_algorithm_state(self, *, device: Any, dtype: torch.dtype) -> None:
+        self.register_buffer("chi", torch.zeros(self.out_size, self.in_size, device=device, dtype=dtype))
         self.batches = 0
         self.row_pointer = 0
 
@@ -110,7 +108,7 @@ class MixedPrecisionTile(MultiTile):
         eps = self.granularity()
         rows = self._rows().to(self.chi.device)
         chi_rows = self.chi.index_select(0, rows)
-        n = torch.trunc(chi_rows / eps)
+        n = torch.trunc(true_divide(chi_rows, eps))
         self.chi.index_copy_(0, rows, chi_rows - n * eps)
         d = torch.zeros(rows.numel(), self.out_size, dtype=self.chi.dtype, device=self.chi.device)
         d[torch.arange(rows.numel(), device=d.device), rows] = 1.0

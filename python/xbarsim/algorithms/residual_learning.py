@@ -21,7 +21,7 @@ from typing import Any, Sequence
 import torch
 
 from ..config import TileConfig
-from ..config.algorithms import ResidualLearning, SingleTile, TikiTaka
+from ..config.algorithms import ResidualLearning, SingleTile, TikiTaka, TransferCompound
 from ..ops import transfer as _transfer
 from .base import MultiTile
 from .schedule import CascadeSchedule, TransferEvent
@@ -35,41 +35,43 @@ class TransferCascadeTile(MultiTile):
     Subclasses choose the kind of transfer (``"direct"``, ``"buffered"``, ``"chopped"``) and the rates.
     """
 
+    algorithm: TransferCompound
     kind = "direct"
 
     def __init__(self, out_size: int, in_size: int, config: TileConfig, seed: int = 0, *,
                  device: torch.device | str | None = None, dtype: torch.dtype = torch.float32) -> None:
         super().__init__(out_size, in_size, config, seed, device=device, dtype=dtype)
         algo = self.algorithm
-        self.transfer_columns = bool(getattr(algo, "transfer_columns", True))
-        lines = in_size if self.transfer_columns else out_size
+        lines = in_size if algo.transfer_columns else out_size
         self.schedule = CascadeSchedule(
             self.n_tiles, lines, self.transfer_periods(), units_in_mbatch=self.units_in_mbatch(),
-            n_reads_per_transfer=int(getattr(algo, "n_reads_per_transfer", 1)),
-            random_selection=bool(getattr(algo, "random_selection", False)),
-            warm_start=getattr(algo, "warm_start", "none"))
+            n_reads_per_transfer=algo.n_reads_per_transfer, random_selection=algo.random_selection,
+            warm_start=algo.warm_start_mode())
 
     # --- configuration hooks ---------------------------------------------------------------------
+    def gammas(self) -> tuple[float, ...]:
+        return tuple(self.algorithm.gammas())
+
     def transfer_periods(self) -> Sequence[float]:
-        return self.algorithm.periods(self.out_size, self.in_size)  # type: ignore[attr-defined]
+        return self.algorithm.periods(self.out_size, self.in_size)
 
     def units_in_mbatch(self) -> bool:
-        return bool(self.algorithm.units_in_mbatch)  # type: ignore[attr-defined]
+        return self.algorithm.units_in_mbatch
 
     def sub_config(self, index: int) -> TileConfig:
         cfg = self.config.replace(algorithm=SingleTile())
-        grad_dev = getattr(self.config.algorithm, "gradient_device", None)
-        if grad_dev is not None and index == self.config.algorithm.num_tiles() - 1:
-            cfg = cfg.replace(device=grad_dev)
+        grad_model = self.config.algorithm.gradient_tile_device_model()  # type: ignore[attr-defined]
+        if grad_model is not None and index == self.config.algorithm.num_tiles() - 1:
+            cfg = cfg.replace(device_model=grad_model)
         return cfg
 
     def fast_rate(self, lr: float, xb: torch.Tensor, db: torch.Tensor) -> float:
         """Pulse-count rate η_N of the gradient tile (algorithms.md §4)."""
-        return self.algorithm.fast_rate(lr)  # type: ignore[attr-defined]
+        return self.algorithm.fast_rate(lr)
 
     def source_rates(self, lr: float) -> tuple[float, ...]:
         """β_n of transfers from each source tile n (algorithms.md §4)."""
-        return self.algorithm.transfer_rates(lr)  # type: ignore[attr-defined]
+        return self.algorithm.transfer_rates(lr)
 
     def event_rates(self, ev: TransferEvent, betas: Sequence[float]) -> tuple[float, float, float]:
         """(write lr, buffer gain, buffer divisor) of an event; direct transfers write with β_source."""
@@ -111,7 +113,6 @@ class TransferCascadeTile(MultiTile):
         eta = self.fast_rate(lr, xb, db)
         betas = self.source_rates(lr)
         segments = self.schedule.plan(xb.shape[0], self._random_line, enabled=[b != 0 for b in betas])
-        xg, dg = None, None
         start = 0
         for seg in segments:
             if seg.n_vectors > 0:
@@ -125,8 +126,8 @@ class TransferCascadeTile(MultiTile):
 
     def transfer_kwargs(self) -> dict[str, Any]:
         algo = self.algorithm
-        return {"io": algo.transfer_io_eff(), "update": algo.transfer_update,  # type: ignore[attr-defined]
-                "transpose": not self.transfer_columns, "kind": self.kind}
+        return {"io": algo.transfer_io_eff(), "update": algo.transfer_update,
+                "transpose": not algo.transfer_columns, "kind": self.kind}
 
     def run_transfers(self, events: Sequence[TransferEvent], betas: Sequence[float]) -> None:
         """All events of one point of the step, in order, in one fused op call."""
@@ -154,38 +155,25 @@ class ResidualLearningTile(TransferCascadeTile):
 
 
 class TikiTakaTile(TransferCascadeTile):
-    """Tiki-Taka v1 (algorithms.md §8.2): the cascade with an optional reset of the read line."""
+    """Tiki-Taka v1 (algorithms.md §8.2): the cascade with an optional reset of the read column."""
 
     algorithm: TikiTaka
 
+    @torch.no_grad()
     def after_transfers(self, events: Sequence[TransferEvent]) -> None:
+        """With probability ``with_reset_prob`` per read line, reset that column of the source tile with
+        the device's native reset (``AnalogTile.reset_columns``: reset bias with its device-to-device
+        spread, plus ``reset_std`` noise; analog-tile.md §3.5). One uniform per line read, in order."""
         p = self.algorithm.with_reset_prob
         if p <= 0:
             return
         call = self.next_call()
         index = 0
+        resets: dict[int, list[int]] = {}
         for ev in events:
             for line in ev.lines:
-                u = _transfer.uniform(self.seed, call, index)
+                if _transfer.uniform(self.seed, call, index) < p:
+                    resets.setdefault(ev.source, []).append(line)
                 index += 1
-                if u < p:
-                    self._reset_line(ev.source, line)
-
-    @torch.no_grad()
-    def _reset_line(self, source: int, line: int) -> None:
-        """Reset one line of a tile: ``w ← reset + reset_std·ξ``, clipped to the cells' bounds
-        (analog-tile.md §3.5; the device's mean reset value, without its device-to-device spread)."""
-        tile = self.tiles[source]
-        dev = tile.config.device
-        base = tile.weight if tile.weight_persistent is None else tile.weight_persistent
-        w = base.clone()
-        n = self.out_size if self.transfer_columns else self.in_size
-        xi = torch.empty(n, dtype=torch.float32, device=w.device)
-        _transfer.fill_normal_(xi, self.seed, self.next_call())
-        values = dev.reset + dev.reset_std * xi.to(w.dtype)
-        if self.transfer_columns:
-            w[:, line] = values
-        else:
-            w[line, :] = values
-        tile.set_weights(w)
-
+        for source, lines in resets.items():
+            self.tiles[source].reset_columns(lines)

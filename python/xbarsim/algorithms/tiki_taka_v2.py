@@ -12,7 +12,6 @@ from typing import Any, Sequence
 
 import torch
 
-from ..config import TileConfig
 from ..config.algorithms import ChoppedTikiTakaV2, TikiTakaV2
 from ..ops import transfer as _transfer
 from .residual_learning import TikiTakaTile, TransferCascadeTile
@@ -32,10 +31,9 @@ class TikiTakaV2Tile(TikiTakaTile):
     kind = "buffered"
     transfer_buffer: torch.Tensor
 
-    def __init__(self, out_size: int, in_size: int, config: TileConfig, seed: int = 0, *,
-                 device: torch.device | str | None = None, dtype: torch.dtype = torch.float32) -> None:
-        super().__init__(out_size, in_size, config, seed, device=device, dtype=dtype)
-        self.register_buffer("transfer_buffer", torch.zeros(self.n_tiles - 1, out_size, in_size, device=device, dtype=dtype))
+    def _register_algorithm_state(self, *, device: Any, dtype: torch.dtype) -> None:
+        self.register_buffer("transfer_buffer", torch.zeros(self.n_tiles - 1, self.out_size, self.in_size,
+                                                            device=device, dtype=dtype))
 
     def event_rates(self, ev: TransferEvent, betas: Sequence[float]) -> tuple[float, float, float]:
         """Write with ``step·ε_C``; buffer gain ``β_t = β_source·(γ_A/γ_C if both > 0)``; divisor
@@ -75,17 +73,15 @@ class ChoppedTikiTakaV2Tile(TransferCascadeTile):
     chop_in: torch.Tensor
     chop_out: torch.Tensor
 
-    def __init__(self, out_size: int, in_size: int, config: TileConfig, seed: int = 0, *,
-                 device: torch.device | str | None = None, dtype: torch.dtype = torch.float32) -> None:
-        super().__init__(out_size, in_size, config, seed, device=device, dtype=dtype)
-        self.register_buffer("transfer_buffer", torch.zeros(1, out_size, in_size, device=device, dtype=dtype))
-        self.register_buffer("chop_in", torch.ones(in_size, device=device, dtype=dtype))
-        self.register_buffer("chop_out", torch.ones(out_size, device=device, dtype=dtype))
+    def _register_algorithm_state(self, *, device: Any, dtype: torch.dtype) -> None:
+        self.register_buffer("transfer_buffer", torch.zeros(1, self.out_size, self.in_size, device=device,
+                                                            dtype=dtype))
+        self.register_buffer("chop_in", torch.ones(self.in_size, device=device, dtype=dtype))
+        self.register_buffer("chop_out", torch.ones(self.out_size, device=device, dtype=dtype))
         self.sweeps = 0
         self._last_eta = 0.0  # η_A of the current call (correct_gradient_magnitudes)
         self.m_x = 0.0
         self.m_d = 0.0
-        self.refresh_weight()
 
     # --- configuration ---------------------------------------------------------------------------
     def _auto_period(self) -> bool:
@@ -95,7 +91,7 @@ class ChoppedTikiTakaV2Tile(TransferCascadeTile):
         algo = self.algorithm
         te = algo.transfer_every
         if te < 0:  # automatic: n_states_A / in · |transfer_every| vector updates, rounded, >= 1
-            dev = self.sub_config(1).device
+            dev = self.sub_config(1).device_model
             n_states = (dev.w_max - dev.w_min) / dev.granularity()
             te = max(float(math.floor(n_states / self.in_size * abs(te) + 0.5)), 1.0)
         return (te, te)
@@ -123,9 +119,6 @@ class ChoppedTikiTakaV2Tile(TransferCascadeTile):
         c = self.tiles[0].weight
         if gamma == 0:
             _transfer.reduce_tiles_(self.weight, [c], [1.0])
-            return
-        if not hasattr(self, "chop_in"):  # during construction, before the choppers exist (all +1)
-            _transfer.reduce_tiles_(self.weight, [c, self.tiles[1].weight], [1.0, gamma])
             return
         signed_a = self.tiles[1].weight * self.chop_out[:, None] * self.chop_in[None, :]
         _transfer.reduce_tiles_(self.weight, [c, signed_a], [1.0, gamma])

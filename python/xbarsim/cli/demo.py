@@ -39,7 +39,7 @@ def _configs(states: list[int]):
     out = {"float (exact update)": xbarsim.TileConfig(update=xbarsim.UpdateConfig(pulse_type="none"))}
     for n in states:
         out[f"SoftBounds {n} states"] = xbarsim.TileConfig(
-            device=devices.SoftBounds(w_min=-1.0, w_max=1.0, n_states=n))
+            device_model=devices.SoftBounds(w_min=-1.0, w_max=1.0, n_states=n))
     return out
 
 

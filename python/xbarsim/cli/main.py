@@ -1,8 +1,12 @@
 """``python -m xbarsim <command>``: one entry point, one sub-command per task.
 
 Commands:
+    train      train a network with analog layers (one run, into a run directory)
+    reproduce  run a table of the paper (or the least-squares toy) and write a report
+    report     rebuild a report from finished runs
     info   build and runtime information (CUDA, OpenMP threads)
     demo   train one analog tile on a generated regression problem with pulsed updates
+    cost   analytical latency, energy, storage and area of a model per training method
 """
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ import argparse
 import json
 import sys
 
-from . import demo
+from . import cost, demo, reproduce, train
 
 
 def _info(args: argparse.Namespace) -> int:
@@ -24,13 +28,16 @@ def _info(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m xbarsim", description=__doc__,
+    parser = argparse.ArgumentParser(prog="xbarsim", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", metavar="command")
     sub.required = True
+    train.add_parser(sub)
+    reproduce.add_parsers(sub)
     p_info = sub.add_parser("info", help="build and runtime information")
     p_info.set_defaults(func=_info)
     demo.add_parser(sub)
+    cost.add_parser(sub)
     return parser
 
 

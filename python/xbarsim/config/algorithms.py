@@ -32,6 +32,7 @@ from .update import UpdateConfig
 __all__ = [
     "AlgorithmConfig",
     "SingleTile",
+    "TransferCompound",
     "ResidualLearning",
     "TikiTaka",
     "TikiTakaV2",
@@ -90,7 +91,7 @@ class AlgorithmConfig(ConfigBase):
     """Base of the algorithm configs."""
 
     def num_tiles(self) -> int:
-        """Number of physical analog tiles of one layer."""
+        """Number of physical analog tiles of one layer block."""
         return 1
 
 
@@ -103,41 +104,118 @@ class SingleTile(AlgorithmConfig):
     """
 
 
-class _TransferCommon:
-    """Derived values shared by the transfer compounds (cascade schedule and learning rates)."""
+@dataclass(frozen=True, kw_only=True)
+class TransferCompound(AlgorithmConfig):
+    """Fields and derived rates shared by the cascade algorithms (residual learning, TT-v1, TT-v2, c-TTv2).
 
+    A cascade keeps ``num_tiles()`` physical tiles; only the last one (the gradient tile) receives
+    gradient pulses; every period one line of tile n is read and written into tile n − 1 (§3).
+
+    Attributes:
+        transfer_every: period of reads, scalar (grown per tile by the subclass's rule) or one entry per
+            tile (``transfer_every[n]`` = period of reads from tile n; entry 0 unused). Units:
+            mini-batches (``units_in_mbatch``) or vector updates. 0 disables a transfer. Default 1.0.
+        units_in_mbatch: periods count mini-batches, else vector updates. Default True.
+        n_reads_per_transfer: consecutive lines read per transfer event. Default 1.
+        transfer_columns: read input lines (one-hot forward); False: output lines (backward). Default True.
+        random_selection: start each event at a random line instead of the cyclic pointer. Default False.
+        transfer_lr: transfer rate β, scalar or per source tile (entry 0 unused). Default 1.0.
+        scale_transfer_lr: multiply the transfer rate by the optimizer lr. Default True.
+        fast_lr: pulse-count rate of the gradient tile (≤ 0: use lr). Default 1.0.
+        scale_fast_lr: multiply fast_lr by the optimizer lr. Default True.
+        transfer_io: read path of transfer reads; noise and bound management are forced to "none".
+            Default ``IOConfig(noise_management="none", bound_management="none")``.
+        transfer_update: pulsed-update parameters of transfer writes. Default ``UpdateConfig()``.
+        order: order of the vector options: "xbarsim" (tile 0 first) or "aihwkit" (reversed).
+            Default "xbarsim".
+
+    Spec: algorithms.md §3 (schedule), §4 (learning rates), §8.
+    """
+
+    transfer_every: TransferEvery = 1.0
+    units_in_mbatch: bool = True
+    n_reads_per_transfer: int = 1
+    transfer_columns: bool = True
+    random_selection: bool = False
+    transfer_lr: TransferEvery = 1.0
+    scale_transfer_lr: bool = True
+    fast_lr: float = 1.0
+    scale_fast_lr: bool = True
+    transfer_io: IOConfig = field(default_factory=_transfer_io_default)
+    transfer_update: UpdateConfig = field(default_factory=UpdateConfig)
+    order: Order = "xbarsim"
+
+    def _validate_transfer_fields(self) -> None:
+        """Checks of the shared fields (called by every subclass's ``__post_init__``)."""
+        name = type(self).__name__
+        require_choice(self, "order", ORDERS)
+        n = self.num_tiles()
+        _check_vector(self, "transfer_every", n, allow_scalar=True)
+        te = self.transfer_every if isinstance(self.transfer_every, tuple) else (self.transfer_every,)
+        if any(v < 0 for v in te) and not self._allows_automatic_period():
+            raise ValueError(f"{name}: transfer_every must be >= 0; got {self.transfer_every!r}")
+        _check_vector(self, "transfer_lr", n, allow_scalar=True)
+        for flag in ("units_in_mbatch", "scale_transfer_lr", "scale_fast_lr", "transfer_columns",
+                     "random_selection"):
+            require_bool(self, flag)
+        require_number(self, "fast_lr")
+        require_int(self, "n_reads_per_transfer", minimum=1)
+        _check_transfer_io(self)
+        require_instance(self, "transfer_update", UpdateConfig)
+
+    def _allows_automatic_period(self) -> bool:
+        """Whether a negative scalar ``transfer_every`` means an automatic period (c-TTv2 only)."""
+        return False
+
+    # --- structure (each cascade defines these) ---------------------------------------------------
+    def gammas(self) -> Vector:
+        """Significance ``gamma_vec[n]`` of each tile in the visible weight, xbarsim order."""
+        raise NotImplementedError  # pragma: no cover - every subclass defines it
+
+    def periods(self, out_size: int = 1, in_size: int = 1) -> Vector:
+        """``transfer_every[n]`` (period of reads from tile n), xbarsim order."""
+        raise NotImplementedError  # pragma: no cover - every subclass defines it
+
+    def warm_start_mode(self) -> str:
+        """The warm start the schedule runs (algorithms.md §6); "none" unless the algorithm has one."""
+        return "none"
+
+    def gradient_tile_device_model(self) -> Optional[ConfigBase]:
+        """A device model of its own for the gradient tile, or None (the layer's device model)."""
+        return None
+
+    # --- derived rates (algorithms.md §4) -----------------------------------------------------------
     def _vec(self, value: Any) -> Vector:
-        n = self.num_tiles()  # type: ignore[attr-defined]
         if isinstance(value, tuple):
-            return value[::-1] if self.order == "aihwkit" else value  # type: ignore[attr-defined]
-        return (float(value),) * n
+            return value[::-1] if self.order == "aihwkit" else value
+        return (float(value),) * self.num_tiles()
 
     def transfer_lrs(self) -> Vector:
         """``transfer_lr[n]`` for reads from tile n, xbarsim order (entry 0 unused)."""
-        return self._vec(self.transfer_lr)  # type: ignore[attr-defined]
+        return self._vec(self.transfer_lr)
 
     def fast_rate(self, lr: float) -> float:
         """Pulse-count rate of the gradient tile: ``fast_lr·(lr if scale_fast_lr)``, or ``lr`` if
         ``fast_lr <= 0`` (algorithms.md §4)."""
-        if self.fast_lr > 0:  # type: ignore[attr-defined]
-            return self.fast_lr * (lr if self.scale_fast_lr else 1.0)  # type: ignore[attr-defined]
+        if self.fast_lr > 0:
+            return self.fast_lr * (lr if self.scale_fast_lr else 1.0)
         return lr
 
     def transfer_rates(self, lr: float) -> Vector:
         """``β_n = transfer_lr[n]·(lr if scale_transfer_lr)`` for every source tile n (§4)."""
-        scale = lr if self.scale_transfer_lr else 1.0  # type: ignore[attr-defined]
+        scale = lr if self.scale_transfer_lr else 1.0
         return tuple(v * scale for v in self.transfer_lrs())
 
     def transfer_io_eff(self) -> IOConfig:
         """``transfer_io`` with noise and bound management forced to "none" (analog-tile.md §1.9)."""
-        io = self.transfer_io  # type: ignore[attr-defined]
+        io = self.transfer_io
         if io.is_perfect or (io.noise_management == "none" and io.bound_management == "none"):
             return io
         return io.replace(noise_management="none", bound_management="none")
 
 
 @dataclass(frozen=True, kw_only=True)
-class ResidualLearning(_TransferCommon, AlgorithmConfig):
+class ResidualLearning(TransferCompound):
     """Multi-tile residual learning (the paper's method), tiles in xbarsim order (tile 0 = MSB).
 
     The visible weight is ``W̄ = Σ_n gamma_vec[n]·W⁽ⁿ⁾``. Only tile N receives gradient pulses
@@ -146,35 +224,22 @@ class ResidualLearning(_TransferCommon, AlgorithmConfig):
     input and written into the same line of tile n − 1 as a pulsed rank-1 update with rate β_n. No
     reset, no threshold, no digital buffer.
 
-    Attributes:
+    Attributes (besides :class:`TransferCompound`'s):
         n_tiles: number of tiles N + 1 (≥ 2). Required.
         gamma: geometric significance factor γ in (0, 1): ``gamma_vec[n] = γⁿ``. Required unless
             ``gamma_vec`` is given.
         gamma_vec: explicit significances (length n_tiles, ``gamma_vec[0] != 0``); overrides gamma.
-        transfer_every: period of reads from the gradient tile (scalar; slower tiles multiply it by
-            ``transfer_every_growth`` per tile) or a per-tile list (``transfer_every[n]`` = period of
-            reads from tile n; entry 0 unused). Units: mini-batches (``units_in_mbatch``) or vector
-            updates. 0 disables a transfer. Default 1.0.
+        transfer_every: as TransferCompound; a scalar is the period of reads from the gradient tile and
+            slower tiles multiply it by ``transfer_every_growth`` per tile. Default 1.0.
         transfer_every_growth: growth of the scalar period per tile. Default ``1/γ`` (or
             ``gamma_vec[N-1]/gamma_vec[N]``).
-        units_in_mbatch: periods count mini-batches, else vector updates. Default True.
-        transfer_lr: transfer rate, scalar or per source tile (entry 0 unused). Default 1.0.
-        scale_transfer_lr: multiply the transfer rate by the optimizer lr. Default True.
-        fast_lr: pulse-count rate of the gradient tile (≤ 0: use lr). Default 1.0.
-        scale_fast_lr: multiply fast_lr by the optimizer lr. Default True (the paper's runs used a
-            constant rate: its presets set False, algorithms.md §4).
-        n_reads_per_transfer: consecutive lines read per transfer event. Default 1.
-        transfer_columns: read input lines (one-hot forward); False: output lines (backward). Default True.
-        random_selection: start each event at a random line instead of the cyclic pointer. Default False.
-        transfer_io: read path of transfer reads; noise/bound management forced to "none".
-            Default ``IOConfig(noise_management="none", bound_management="none")`` (otherwise aihwkit defaults).
-        transfer_update: pulsed-update parameters of transfer writes. Default ``UpdateConfig()``.
+        scale_fast_lr: Default True (the paper's runs used a constant rate: its presets set False,
+            algorithms.md §4).
         warm_start: "none" (pure cascade), "paper" (Algorithm 1), "reference_cpu", "reference_cuda"
             (the reference code's variants), algorithms.md §6. Default "none".
         read: read mode of the visible weight; "reduced" (digital sum of the tiles, one analog read).
             Default "reduced". (The circuit mode "analog_sum" belongs to the circuit models.)
-        order: order of the vector options: "xbarsim" or "aihwkit" (reversed). Default "xbarsim".
-        gradient_device: optional device model of the gradient tile N (default: the layer's device).
+        gradient_device_model: optional device model of the gradient tile N (default: the layer's).
 
     Spec: algorithms.md §1–§6, §11.
     """
@@ -182,27 +247,15 @@ class ResidualLearning(_TransferCommon, AlgorithmConfig):
     n_tiles: int
     gamma: Optional[float] = None
     gamma_vec: Optional[Vector] = None
-    transfer_every: TransferEvery = 1.0
     transfer_every_growth: Optional[float] = None
-    units_in_mbatch: bool = True
-    transfer_lr: TransferEvery = 1.0
-    scale_transfer_lr: bool = True
-    fast_lr: float = 1.0
-    scale_fast_lr: bool = True
-    n_reads_per_transfer: int = 1
-    transfer_columns: bool = True
-    random_selection: bool = False
-    transfer_io: IOConfig = field(default_factory=_transfer_io_default)
-    transfer_update: UpdateConfig = field(default_factory=UpdateConfig)
     warm_start: WarmStart = "none"
     read: Literal["reduced"] = "reduced"
-    order: Order = "xbarsim"
-    gradient_device: Optional[ConfigBase] = None
+    gradient_device_model: Optional[ConfigBase] = None
 
     def __post_init__(self) -> None:
         require_int(self, "n_tiles", minimum=2)
-        name = type(self).__name__
         require_choice(self, "order", ORDERS)
+        name = type(self).__name__
         if self.gamma_vec is not None:
             _check_vector(self, "gamma_vec", self.n_tiles, allow_scalar=False)
             if self._vec(self.gamma_vec)[0] == 0:
@@ -213,32 +266,17 @@ class ResidualLearning(_TransferCommon, AlgorithmConfig):
             require_number(self, "gamma")
             if self.gamma_vec is None and not 0.0 < self.gamma < 1.0:
                 raise ValueError(f"{name}: gamma must be in (0, 1); got {self.gamma!r}")
-        _check_vector(self, "transfer_every", self.n_tiles, allow_scalar=True)
-        if isinstance(self.transfer_every, tuple):
-            if any(v < 0 for v in self.transfer_every):
-                raise ValueError(f"{name}: transfer_every must be >= 0; got {self.transfer_every!r}")
-        elif self.transfer_every < 0:
-            raise ValueError(f"{name}: transfer_every must be >= 0; got {self.transfer_every!r}")
+        self._validate_transfer_fields()
         if self.transfer_every_growth is not None:
             require_positive(self, "transfer_every_growth")
-        elif not isinstance(self.transfer_every, tuple):
-            g = self.gammas()
-            if g[-1] == 0:
-                raise ValueError(f"{name}: transfer_every_growth must be given when gamma_vec[N] is 0; got None")
-        _check_vector(self, "transfer_lr", self.n_tiles, allow_scalar=True)
-        for flag in ("units_in_mbatch", "scale_transfer_lr", "scale_fast_lr", "transfer_columns",
-                     "random_selection"):
-            require_bool(self, flag)
-        require_number(self, "fast_lr")
-        require_int(self, "n_reads_per_transfer", minimum=1)
-        _check_transfer_io(self)
-        require_instance(self, "transfer_update", UpdateConfig)
+        elif not isinstance(self.transfer_every, tuple) and self.gammas()[-1] == 0:
+            raise ValueError(f"{name}: transfer_every_growth must be given when gamma_vec[N] is 0; got None")
         require_choice(self, "warm_start", WARM_START_MODES)
         if self.read != "reduced":
             raise ValueError(f"{name}: read must be 'reduced' (the circuit mode 'analog_sum' is part of the "
                              f"circuit models); got {self.read!r}")
-        if self.gradient_device is not None:
-            require_instance(self, "gradient_device", ConfigBase)
+        if self.gradient_device_model is not None:
+            require_instance(self, "gradient_device_model", ConfigBase)
 
     def num_tiles(self) -> int:
         return self.n_tiles
@@ -247,7 +285,7 @@ class ResidualLearning(_TransferCommon, AlgorithmConfig):
         """Significances ``gamma_vec[n]`` in xbarsim order."""
         if self.gamma_vec is not None:
             return self._vec(self.gamma_vec)
-        return tuple(float(self.gamma) ** n for n in range(self.n_tiles))  # type: ignore[operator]
+        return tuple(float(self.gamma) ** n for n in range(self.n_tiles))  # type: ignore[arg-type]
 
     def growth(self) -> float:
         """Period growth per tile for a scalar ``transfer_every``."""
@@ -256,17 +294,22 @@ class ResidualLearning(_TransferCommon, AlgorithmConfig):
         g = self.gammas()
         return g[-2] / g[-1]
 
-    def periods(self, out_size: int = 0, in_size: int = 0) -> Vector:
-        """``transfer_every[n]`` (period of reads from tile n) in xbarsim order."""
+    def periods(self, out_size: int = 1, in_size: int = 1) -> Vector:
         if isinstance(self.transfer_every, tuple):
             return self._vec(self.transfer_every)
         N = self.n_tiles - 1
         g = self.growth()
         return tuple(float(self.transfer_every) * g ** (N - n) for n in range(self.n_tiles))
 
+    def warm_start_mode(self) -> str:
+        return self.warm_start
+
+    def gradient_tile_device_model(self) -> Optional[ConfigBase]:
+        return self.gradient_device_model
+
 
 @dataclass(frozen=True, kw_only=True)
-class TikiTaka(_TransferCommon, AlgorithmConfig):
+class TikiTaka(TransferCompound):
     """Tiki-Taka v1 (aihwkit ``TransferCompound``): C = tile 0 (visible), A = tile 1 (gradient).
 
     Visible weight ``γ·A + C`` (γ = 0: C alone, "fully hidden"); with more tiles ``Σ γⁿ W⁽ⁿ⁾``. The
@@ -274,21 +317,12 @@ class TikiTaka(_TransferCommon, AlgorithmConfig):
     reset of the read line of the source with probability ``with_reset_prob``. A scalar
     ``transfer_every`` grows by ``out_size / n_reads_per_transfer`` per tile (aihwkit's code).
 
-    Attributes:
+    Attributes (besides :class:`TransferCompound`'s, whose defaults are aihwkit's):
         n_tiles: number of tiles (≥ 2). Default 2.
         gamma: visible share γ of the less significant tiles (≥ 0). Default 0.0.
         gamma_vec: explicit significances (overrides gamma). Default None.
-        transfer_every: period (scalar or per tile, as ResidualLearning). Default 1.0 (mini-batches).
-        units_in_mbatch: Default True.
-        n_reads_per_transfer: Default 1.
-        transfer_lr: Default 1.0.  scale_transfer_lr: Default True.
-        fast_lr: Default 1.0.  scale_fast_lr: Default True (aihwkit ≥ 0.9.2 semantics in xbarsim terms;
-            the paper's baselines used a constant fast_lr: presets set False).
-        transfer_columns: Default True.  random_selection: Default False.
-        with_reset_prob: probability of resetting the read line of the source after a transfer. Default 0.
-        transfer_io: Default ``IOConfig(noise_management="none", bound_management="none")``.
-        transfer_update: Default ``UpdateConfig()``.
-        order: "xbarsim" or "aihwkit". Default "xbarsim".
+        with_reset_prob: probability of resetting the read column of the source after a transfer
+            (the device's native reset, analog-tile.md §3.5; needs ``transfer_columns``). Default 0.
 
     Spec: algorithms.md §8.2.
     """
@@ -296,19 +330,7 @@ class TikiTaka(_TransferCommon, AlgorithmConfig):
     n_tiles: int = 2
     gamma: float = 0.0
     gamma_vec: Optional[Vector] = None
-    transfer_every: TransferEvery = 1.0
-    units_in_mbatch: bool = True
-    n_reads_per_transfer: int = 1
-    transfer_lr: TransferEvery = 1.0
-    scale_transfer_lr: bool = True
-    fast_lr: float = 1.0
-    scale_fast_lr: bool = True
-    transfer_columns: bool = True
-    random_selection: bool = False
     with_reset_prob: float = 0.0
-    transfer_io: IOConfig = field(default_factory=_transfer_io_default)
-    transfer_update: UpdateConfig = field(default_factory=UpdateConfig)
-    order: Order = "xbarsim"
 
     def __post_init__(self) -> None:
         require_int(self, "n_tiles", minimum=2)
@@ -319,19 +341,11 @@ class TikiTaka(_TransferCommon, AlgorithmConfig):
             if self._vec(self.gamma_vec)[0] == 0:
                 raise ValueError(f"{type(self).__name__}: gamma_vec must have a non-zero entry for tile 0; "
                                  f"got {self.gamma_vec!r}")
-        _check_vector(self, "transfer_every", self.n_tiles, allow_scalar=True)
-        te = self.transfer_every if isinstance(self.transfer_every, tuple) else (self.transfer_every,)
-        if any(v < 0 for v in te):
-            raise ValueError(f"{type(self).__name__}: transfer_every must be >= 0; got {self.transfer_every!r}")
-        _check_vector(self, "transfer_lr", self.n_tiles, allow_scalar=True)
-        for flag in ("units_in_mbatch", "scale_transfer_lr", "scale_fast_lr", "transfer_columns",
-                     "random_selection"):
-            require_bool(self, flag)
-        require_number(self, "fast_lr")
-        require_int(self, "n_reads_per_transfer", minimum=1)
+        self._validate_transfer_fields()
         require_in_range(self, "with_reset_prob", 0.0, 1.0)
-        _check_transfer_io(self)
-        require_instance(self, "transfer_update", UpdateConfig)
+        if self.with_reset_prob > 0 and not self.transfer_columns:
+            raise ValueError(f"{type(self).__name__}: with_reset_prob must be 0 when transfer_columns is False "
+                             f"(the device reset acts on input lines); got {self.with_reset_prob!r}")
 
     def num_tiles(self) -> int:
         return self.n_tiles
@@ -387,10 +401,11 @@ class TikiTakaV2(TikiTaka):
 
 
 @dataclass(frozen=True, kw_only=True)
-class ChoppedTikiTakaV2(_TransferCommon, AlgorithmConfig):
-    """Chopped TT-v2 (aihwkit ``ChoppedTransferCompound``): exactly 2 tiles, one line per read.
+class ChoppedTikiTakaV2(TransferCompound):
+    """Chopped TT-v2 (aihwkit ``ChoppedTransferCompound``): exactly 2 tiles, one input line per read.
 
-    Attributes:
+    Attributes (besides :class:`TransferCompound`'s; ``n_reads_per_transfer`` must be 1,
+    ``transfer_columns`` True, ``random_selection`` False, ``transfer_every`` and ``transfer_lr`` scalars):
         in_chop_prob: flip probability of an input chopper after its line is read (random mode) or
             1/period of the regular flips. Default 0.1.
         in_chop_random: random flips (else regular, every ``max(ceil(1/in_chop_prob), 2)`` sweeps). Default True.
@@ -403,11 +418,9 @@ class ChoppedTikiTakaV2(_TransferCommon, AlgorithmConfig):
         auto_scale: scale η_A by running maxima of |x| and |d|. Default False.
         auto_momentum: momentum of those running maxima. Default 0.99.
         correct_gradient_magnitudes: Default False.
-        fast_lr: Default 1.0.  scale_fast_lr: Default False.
-        transfer_lr: Default 1.0.  scale_transfer_lr: Default True.
+        scale_fast_lr: Default False.
         transfer_every: period (< 0: automatic, ``n_states_A/in·|transfer_every|`` vectors). Default 1.0.
         gamma: visible share of A (``γ·(c_out c_inᵀ)∘A + C``). Default 0.0.
-        transfer_io: Default ``IOConfig(noise_management="none", bound_management="none")``.
         transfer_update: Default BL-1 without management.
 
     Spec: algorithms.md §8.4.
@@ -426,40 +439,42 @@ class ChoppedTikiTakaV2(_TransferCommon, AlgorithmConfig):
     auto_scale: bool = False
     auto_momentum: float = 0.99
     correct_gradient_magnitudes: bool = False
-    fast_lr: float = 1.0
     scale_fast_lr: bool = False
-    transfer_lr: float = 1.0
-    scale_transfer_lr: bool = True
-    transfer_every: float = 1.0
     gamma: float = 0.0
-    transfer_io: IOConfig = field(default_factory=_transfer_io_default)
     transfer_update: UpdateConfig = field(default_factory=_bl1_update)
-    order: Order = "xbarsim"
 
     def __post_init__(self) -> None:
+        name = type(self).__name__
+        for scalar in ("transfer_every", "transfer_lr"):
+            require_number(self, scalar)
+        self._validate_transfer_fields()
+        for fixed, want in (("n_reads_per_transfer", 1), ("transfer_columns", True), ("random_selection", False)):
+            if getattr(self, fixed) != want:
+                raise ValueError(f"{name}: {fixed} must be {want!r} (chopped TT-v2 reads one input line at a "
+                                 f"time in order); got {getattr(self, fixed)!r}")
         require_in_range(self, "in_chop_prob", 0.0, 1.0)
         require_in_range(self, "out_chop_prob", 0.0, 1.0)
-        for flag in ("in_chop_random", "forget_buffer", "no_buffer", "units_in_mbatch", "auto_scale",
-                     "correct_gradient_magnitudes", "scale_fast_lr", "scale_transfer_lr"):
+        for flag in ("in_chop_random", "forget_buffer", "no_buffer", "auto_scale", "correct_gradient_magnitudes"):
             require_bool(self, flag)
         require_positive(self, "buffer_granularity")
         require_non_negative(self, "auto_granularity")
         require_positive(self, "step")
         require_in_range(self, "momentum", 0.0, 1.0)
         require_in_range(self, "auto_momentum", 0.0, 1.0)
-        require_number(self, "fast_lr")
-        require_number(self, "transfer_lr")
-        require_number(self, "transfer_every")
         require_non_negative(self, "gamma")
-        _check_transfer_io(self)
-        require_instance(self, "transfer_update", UpdateConfig)
-        require_choice(self, "order", ORDERS)
+
+    def _allows_automatic_period(self) -> bool:
+        return True
 
     def num_tiles(self) -> int:
         return 2
 
     def gammas(self) -> Vector:
         return (1.0, float(self.gamma))
+
+    def periods(self, out_size: int = 1, in_size: int = 1) -> Vector:
+        """``(transfer_every, transfer_every)``; a negative (automatic) period is resolved by the runtime."""
+        return (float(self.transfer_every),) * 2
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -133,17 +133,6 @@ class IOConfig(ConfigBase):
         """nm_thres, treated as 0 without noise management."""
         return 0.0 if self.noise_management == "none" else self.nm_thres
 
-    def max_bm_rounds(self) -> int:
-        """Largest number of bound-management rounds the stop rules allow (1 without it)."""
-        if self.bound_management == "none":
-            return 1
-        rounds, r = 1, 1.0
-        step = self.inp_res_eff()
-        while not (r > self.max_bm_factor or (step > 0 and r > self.max_bm_res / step)):
-            r *= 2.0
-            rounds += 1
-        return rounds
-
     def for_backward(self) -> "IOConfig":
         """The same config with bound management off, as the backward pass always runs (§1.4)."""
         return self if self.bound_management == "none" else self.replace(bound_management="none")

@@ -22,24 +22,25 @@ class TileConfig(ConfigBase):
         backward: read path of the backward pass ``z = Wᵀ d``; bound management is always off there
             (analog-tile.md §1.4). Default ``IOConfig()``.
         update: the pulsed update (analog-tile.md §2). Default ``UpdateConfig()``.
-        device: the resistive device model of every cell (analog-tile.md §3). Default
+        device_model: the resistive device model of every cell (analog-tile.md §3). Default
             ``ConstantStep()``: aihwkit's default device (dw_min 0.001 on ±0.6, 30 % device-to-device
             and cycle-to-cycle variation); the paper's device is ``presets.PaperSoftBounds(n)``.
+            (``device`` always means torch placement in xbarsim, as in torch.)
         algorithm: the learning algorithm of the layer's tiles (algorithms.md): ``SingleTile()``
             (analog SGD on one tile, the default), ``ResidualLearning``, ``TikiTaka``, ``TikiTakaV2``,
             ``ChoppedTikiTakaV2`` or ``MixedPrecision`` (``xbarsim.algorithms``). Build tiles with
-            ``xbarsim.tile.make_tile``.
+            ``xbarsim.algorithms.make_tile``.
     """
 
     forward: IOConfig = field(default_factory=IOConfig)
     backward: IOConfig = field(default_factory=IOConfig)
     update: UpdateConfig = field(default_factory=UpdateConfig)
-    device: PulsedDevice = field(default_factory=ConstantStep)
+    device_model: PulsedDevice = field(default_factory=ConstantStep)
     algorithm: AlgorithmConfig = field(default_factory=SingleTile)
 
     def __post_init__(self) -> None:
         require_instance(self, "forward", IOConfig)
         require_instance(self, "backward", IOConfig)
         require_instance(self, "update", UpdateConfig)
-        require_instance(self, "device", PulsedDevice)
+        require_instance(self, "device_model", PulsedDevice)
         require_instance(self, "algorithm", AlgorithmConfig)

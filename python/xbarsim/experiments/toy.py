@@ -27,9 +27,10 @@ import numpy as np
 import torch
 
 from ..algorithms import make_tile
+from ..ops import set_num_threads
 from ..presets.paper import TOY_VARIANTS, toy_least_squares
 
-__all__ = ["random_targets", "simulate", "measure", "main"]
+__all__ = ["random_targets", "simulate", "measure", "write_results", "reproduce", "main"]
 
 
 def random_targets(n: int, seed: int) -> torch.Tensor:
@@ -70,8 +71,10 @@ def measure(tiles: Sequence[int], *, steps: int, n_targets: int, seeds: Sequence
             device: str = "cpu") -> dict:
     """Time-averaged squared error over the last ``tail`` of the run, per tile count.
 
-    Returns a JSON-compatible dict: per tile count the mean over targets and seeds, the standard
-    error over seeds, the median over targets, and the error curve (mean over targets and seeds).
+    Returns a JSON-compatible dict: per tile count the time average over the tail (mean over targets
+    and seeds), the error at the end of the run ("final": the last recorded step, mean over targets and
+    seeds), the standard error over seeds, the median over targets, and the error curve (mean over
+    targets and seeds).
     """
     results: dict = {"variant": variant, "device_noise": device_noise, "steps": steps, "n_targets": n_targets,
                      "seeds": list(seeds), "tail": tail, "record_every": record_every, "tiles": {}}
@@ -88,8 +91,10 @@ def measure(tiles: Sequence[int], *, steps: int, n_targets: int, seeds: Sequence
             curves.append(err.mean(axis=1))
         pts = np.concatenate(per_target)
         k = len(per_seed)
+        final = [float(np.mean(c[-1])) for c in curves]
         results["tiles"][str(n)] = {
             "mean": float(np.mean(per_seed)),
+            "final": float(np.mean(final)),
             "sem_over_seeds": float(np.std(per_seed, ddof=1) / math.sqrt(k)) if k > 1 else float("nan"),
             "per_seed": per_seed,
             "median_over_targets": float(np.median(pts)),
@@ -100,7 +105,7 @@ def measure(tiles: Sequence[int], *, steps: int, n_targets: int, seeds: Sequence
     return results
 
 
-def _write(results: dict, out: pathlib.Path) -> list[pathlib.Path]:
+def write_results(results: dict, out: pathlib.Path) -> list[pathlib.Path]:
     out.mkdir(parents=True, exist_ok=True)
     tag = f"toy_{results['variant']}_{'noisy' if results['device_noise'] else 'noisefree'}"
     paths = [out / f"{tag}.json", out / f"{tag}.csv"]
@@ -136,6 +141,38 @@ def _write(results: dict, out: pathlib.Path) -> list[pathlib.Path]:
     return paths + [png]
 
 
+def reproduce(out: pathlib.Path, *, tiles: Sequence[int] = (1, 2, 3, 4), steps: int = 40000, n_targets: int = 100,
+              seeds: int = 3, record_every: int = 10, tail: float = 0.5, device: str = "cpu",
+              log=print) -> pathlib.Path:
+    """The toy for both presets ("paper", "theory") on noisy and noise-free devices: JSON, CSV and a plot
+    per combination, and ``report.md`` with the time average over the tail and the error at the end of
+    the run per tile count."""
+    out = pathlib.Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    lines = ["# Least-squares toy (paper §5.2, Fig. 7 right)", "",
+             f"{steps} steps, {n_targets} targets, seeds {list(range(seeds))}; time average over the last "
+             f"{tail:.0%} of the run and the error at the last recorded step, mean over targets and seeds "
+             "(± the standard error over seeds). Presets: `xbarsim.presets.paper.toy_least_squares`.", "",
+             "| variant | device | tiles | time average | end of run | ± (seeds) | seconds |",
+             "|---|---|---|---|---|---|---|"]
+    plots = []
+    for variant in TOY_VARIANTS:
+        for noisy in (True, False):
+            label = f"{variant}, {'noisy' if noisy else 'noise-free'}"
+            log(f"toy: {label}")
+            res = measure(tiles, steps=steps, n_targets=n_targets, seeds=list(range(seeds)), variant=variant,
+                          device_noise=noisy, tail=tail, record_every=record_every, device=device)
+            paths = write_results(res, out)
+            plots += [p for p in paths if p.suffix == ".png"]
+            for n, r in res["tiles"].items():
+                lines.append(f"| {variant} | {'noisy' if noisy else 'noise-free'} | {n} | {r['mean']:.4g} | "
+                             f"{r['final']:.4g} | {r['sem_over_seeds']:.2g} | {r['seconds']:.0f} |")
+    lines += [""] + [f"![{p.stem}]({p.name})" for p in plots]
+    path = out / "report.md"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--tiles", type=int, nargs="+", default=[1, 2, 3, 4])
@@ -153,16 +190,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="OpenMP threads of the CPU ops (default 1: the tiles are n_targets × 1)")
     a = p.parse_args(argv)
     if a.device == "cpu":
-        from .. import _core
-
-        _core.set_openmp_threads(a.threads)
+        set_num_threads(a.threads)
     res = measure(a.tiles, steps=a.steps, n_targets=a.targets, seeds=list(range(a.seeds)), variant=a.variant,
                   device_noise=not a.noise_free, sgd_lr=a.sgd_lr, tail=a.tail, record_every=a.record_every,
                   device=a.device)
     for n, r in res["tiles"].items():
-        print(f"tiles={n}: mean sq. error {r['mean']:.4g} ± {r['sem_over_seeds']:.2g} (seeds), "
+        print(f"tiles={n}: mean sq. error {r['mean']:.4g} ± {r['sem_over_seeds']:.2g} (seeds), final {r['final']:.4g}, "
               f"median over targets {r['median_over_targets']:.4g}, {r['seconds']:.1f} s")
-    for path in _write(res, a.out):
+    for path in write_results(res, a.out):
         print(f"wrote {path}")
     return 0
 

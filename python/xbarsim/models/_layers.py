@@ -6,11 +6,13 @@ from typing import Any
 import torch
 
 from ..config import TileConfig
+from ..config.seeds import child_seed
 from ..nn import AnalogConv2d, AnalogLinear
 
 
 class LayerFactory:
-    """Builds Linear/Conv2d layers: analog with ``config`` (seeds ``seed, seed+1, ...``), digital without."""
+    """Builds Linear/Conv2d layers: analog with ``config`` (layer k seeded ``child_seed(seed, k)``), digital
+    without."""
 
     def __init__(self, config: TileConfig | None, seed: int | None, layer_kwargs: dict[str, Any] | None) -> None:
         if config is not None and not isinstance(config, TileConfig):
@@ -21,7 +23,7 @@ class LayerFactory:
         self.count = 0
 
     def _next_seed(self) -> int | None:
-        seed = None if self.seed is None else (self.seed + self.count) % 2**64
+        seed = None if self.seed is None else child_seed(self.seed, self.count)
         self.count += 1
         return seed
 

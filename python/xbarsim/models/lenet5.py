@@ -24,7 +24,8 @@ def lenet5(config: TileConfig | None = None, *, num_classes: int = 10, seed: int
         config: a TileConfig makes conv1, conv2, fc1, fc2 analog (biases digital by default);
             None builds the digital network.
         num_classes: outputs of fc2. Default 10.
-        seed: seed of conv1's tiles (conv2, fc1, fc2 get seed+1, +2, +3); None draws from torch.
+        seed: model seed; analog layer k (conv1, conv2, fc1, fc2) is seeded ``child_seed(seed, k)``
+            (:mod:`xbarsim.config.seeds`); None draws from torch.
         **layer_kwargs: passed to the analog layers (``mapping``, ``digital_bias``, ...).
     """
     make = LayerFactory(config, seed, layer_kwargs)

@@ -24,7 +24,7 @@ def mlp(sizes: Sequence[int] = (784, 256, 128, 10), *, activation: str = "sigmoi
         activation: ``"sigmoid"`` (default), ``"tanh"`` or ``"relu"`` after every hidden layer.
         config: a TileConfig makes every layer an :class:`~xbarsim.nn.AnalogLinear`; None (default)
             builds ``nn.Linear`` layers.
-        seed: seed of the first analog layer (layer k gets ``seed + k``); None draws from torch.
+        seed: model seed; analog layer k is seeded ``child_seed(seed, k)``; None draws from torch.
         flatten: start with ``nn.Flatten`` (so images ``[N, 1, 28, 28]`` can be fed). Default True.
         **layer_kwargs: passed to the analog layers (``mapping``, ``digital_bias``, ...).
 

@@ -10,6 +10,7 @@ from typing import Any, Callable, Iterable, Union
 import torch
 
 from ..config import TileConfig
+from ..config.seeds import child_seed
 from .base import AnalogLayerBase, draw_seed
 from .conv import AnalogConv1d, AnalogConv2d
 from .linear import AnalogLinear
@@ -43,8 +44,9 @@ def convert_to_analog(module: torch.nn.Module, config: TileConfig | None = None,
             them (``["layer3", "layer4", "fc"]``); a name that matches nothing is an error;
             a callable ``(name, module) -> bool``.
         inplace: modify ``module`` instead of a deep copy. Default False.
-        seed: base seed; the k-th converted layer (in ``named_modules`` order) gets ``seed + k``.
-            None draws the base seed from torch's generator.
+        seed: base seed; the k-th converted layer (in ``named_modules`` order) gets
+            ``child_seed(seed, k)`` (:mod:`xbarsim.config.seeds`). None draws the base seed from
+            torch's generator.
         **layer_kwargs: passed to every analog layer (``mapping``, ``digital_bias``,
             ``eval_noise_free``).
 
@@ -71,7 +73,7 @@ def convert_to_analog(module: torch.nn.Module, config: TileConfig | None = None,
     replaced: dict[str, torch.nn.Module] = {}
     for k, (name, m) in enumerate(targets):
         analog_cls = DIGITAL_TO_ANALOG[type(m)]
-        replaced[name] = analog_cls.from_digital(m, config, seed=(base_seed + k) % 2**64, **layer_kwargs)
+        replaced[name] = analog_cls.from_digital(m, config, seed=child_seed(base_seed, k), **layer_kwargs)
     if "" in replaced:  # the module itself was selected
         return replaced[""]
     for name, new in replaced.items():

@@ -4,7 +4,8 @@ The analog part of every layer is one differentiable op, ``layer.analog_matmul(x
 (``xbarsim::layer_forward`` with its registered autograd, see :mod:`xbarsim.ops._library`): the
 forward runs the tiles' analog forward, the backward their analog backward for the input
 gradient and records ``(x, d)`` for the optimizer. Everything around it (flattening, unfolding
-patches, folding gradients, adding a digital bias) is ordinary torch and differentiates as usual.
+patches, folding gradients, the digital output scales of the mapping, adding a digital bias) is
+ordinary torch and differentiates as usual.
 
 Spec: analog-tile.md §0 (a convolution applies the tile to every im2col patch: ``m = batch ×
 patches`` vectors per forward, backward and update).
@@ -23,9 +24,10 @@ __all__ = ["analog_linear", "analog_conv2d", "conv_output_size", "resolve_paddin
 
 
 def analog_linear(input: torch.Tensor, layer: "AnalogLayerBase", bias: Optional[torch.Tensor] = None) -> torch.Tensor:
-    """``y[..., out] = W x (+ bias)`` for ``x[..., in]`` through ``layer``'s tiles."""
+    """``y[..., out] = α ⊙ (m ⊙ W̄x) (+ bias)`` for ``x[..., in]`` through ``layer``'s tiles (the
+    output scales ``α``, ``m`` only where the layer's mapping has them)."""
     lead = input.shape[:-1]
-    y = layer.analog_matmul(input.reshape(-1, input.shape[-1]))
+    y = layer.scale_output(layer.analog_matmul(input.reshape(-1, input.shape[-1])))
     y = y.reshape(*lead, layer.out_size)
     return y if bias is None else y + bias
 
@@ -67,6 +69,6 @@ def analog_conv2d(input: torch.Tensor, layer: "AnalogLayerBase", bias: Optional[
     out_hw = conv_output_size(input.shape[2:], kernel_size, stride, before, after, dilation)
     cols = F.unfold(input, kernel_size, dilation=dilation, padding=before, stride=stride)  # [N, C·k, L]
     x = cols.transpose(1, 2).reshape(-1, cols.shape[1])  # one row per patch of every image
-    y = layer.analog_matmul(x)  # [N·L, out]
+    y = layer.scale_output(layer.analog_matmul(x))  # [N·L, out]
     y = y.reshape(n, cols.shape[2], layer.out_size).transpose(1, 2).reshape(n, layer.out_size, *out_hw)  # N may be 0
     return y if bias is None else y + bias.reshape(1, -1, 1, 1)

@@ -33,7 +33,10 @@ class AnalogLinear(AnalogLayerBase):
         - Input: ``(*, in_features)``; output: ``(*, out_features)``.
 
     Attributes:
-        tiles: the :class:`~xbarsim.AnalogTile` s holding ``W`` (and the analog bias column).
+        blocks: the tile runtimes holding ``W`` (and the analog bias column): one unless ``mapping``
+            splits the matrix; :class:`~xbarsim.AnalogTile` s, or multi-tile runtimes for a multi-tile
+            ``config.algorithm``.
+        weight: the visible weight ``[out_features, in_features]`` (a read-only copy).
         analog_ctx: placeholder parameter through which :mod:`xbarsim.optim` updates the tiles.
         bias: the digital bias, or None.
 

@@ -191,12 +191,12 @@ def check_device(fn: str, name: str, value: object) -> torch.device | None:
 
 
 def check_weights(fn: str, name: str, value: object, shape: Sequence) -> torch.Tensor:
-    """Weights handed to a ``set_weights``: a real (not complex) tensor of ``shape`` on a cpu or cuda
-    device, with finite values (always checked: they become state). Returns it."""
+    """Weights handed to a ``set_weights``: a floating-point tensor of ``shape`` on a cpu or cuda device,
+    with finite values (always checked: they become state). Returns it."""
     check_tensor(fn, name, value, shape=shape)
     assert isinstance(value, torch.Tensor)
-    if value.is_complex():
-        raise TypeError(f"{fn}: {name} must be a real tensor; got {value.dtype}")
+    if not value.is_floating_point():
+        raise TypeError(f"{fn}: {name} must be a floating-point tensor; got {value.dtype}")
     if not bool(torch.isfinite(value).all()):
         raise ValueError(f"{fn}: {name} must be finite; got NaN or inf")
     return value

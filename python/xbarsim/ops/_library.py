@@ -6,17 +6,23 @@ Two kinds of ops live here:
   :func:`xbarsim.ops.mvm.analog_mvm` and :func:`xbarsim.ops.update.pulsed_update`. Randomness enters
   as explicit ``seed``/``call`` integers and configs cross the schema packed as JSON strings
   (:func:`pack_config`), so the ops are replayable and compose with ``torch.compile``.
-* **Layer ops** — ``xbarsim::layer_forward`` and ``xbarsim::layer_backward``: the autograd path of
-  the analog layers (``xbarsim.nn``). A layer is stateful (tiles, RNG counters, the recorded
-  batch for the optimizer), which a functional op cannot express without recompiling on every
-  counter value; the layer ops therefore take an integer *handle* of a registered layer and run
-  the layer's analog forward/backward inside the op, where the compiler cannot see (or break
-  on) the state changes. The handle is constant for a layer's lifetime, so compiled graphs are
-  reused across steps. Objects registered here must implement ``_analog_forward(x)`` and
-  ``_analog_backward(d, x, need_grad_input)``; this module imports nothing above ``ops``.
+* **Layer ops** — ``xbarsim::layer_forward_`` and ``xbarsim::layer_backward_``: the analog reads of a
+  whole layer (every block of its mapping grid) inside the layers' autograd function
+  (``xbarsim.nn``). They are state-honest: every tensor they read is an argument, and every tensor
+  they write is a *declared mutated* argument — the blocks' RNG call counters (0-dim int64), their
+  noise-management running maxima and, for the backward, the layer's record counter, which counts
+  the ``(x, d)`` batches appended to the layer's record buffer for the optimizer. So the compiler
+  neither reorders nor drops them, and compiled graphs are reused across steps (counters are
+  tensors, never guarded on). The static part of a layer (its configs, mapping, seeds, record
+  buffer) is reached through an integer *handle*, constant for the layer's lifetime. Objects
+  registered here implement ``_forward_op(x, weights, counters, nm_states, log)`` and
+  ``_backward_op(d, x, weights, counters, nm_states, record_count, need_grad_input, copy_record)``, which must
+  read and write state only through those arguments; this module imports nothing above ``ops``.
 
 Every op has a fake (meta) implementation returning empty tensors of the right shape, dtype and
-device, and is checked with ``torch.library.opcheck`` in the tests.
+device, and is checked with ``torch.library.opcheck`` in the tests. The layer ops mutate their
+inputs, so they carry no registered autograd formula: ``xbarsim.nn`` wraps them in an
+``autograd.Function`` whose backward calls ``layer_backward_``.
 
 Spec: STYLE.md §3 "Torch custom ops"; analog-tile.md §1 (analog_mvm).
 """
@@ -33,7 +39,7 @@ import torch
 from ..config._fields import ConfigBase
 
 __all__ = ["pack_config", "unpack_config", "seed_to_int64", "int64_to_seed", "register_layer",
-           "lookup_layer", "analog_mvm", "pulsed_update_", "layer_forward", "layer_backward"]
+           "lookup_layer", "analog_mvm", "pulsed_update_", "layer_forward_", "layer_backward_"]
 
 # --- packing of values that cross the op schema ----------------------------------------------------
 
@@ -88,32 +94,33 @@ def _analog_mvm_fake(x, weight, io, transpose, seed, call, nm_state, alpha=1.0):
 
 
 @torch.library.custom_op("xbarsim::pulsed_update_", mutates_args=("weight", "persistent", "counters"))
-def pulsed_update_(weight: torch.Tensor, x: torch.Tensor, d: torch.Tensor, lr: float, update: str, device: str,
+def pulsed_update_(weight: torch.Tensor, x: torch.Tensor, d: torch.Tensor, lr: float, update: str, device_model: str,
                    cells: list[torch.Tensor], seed: int, call: int, persistent: Optional[torch.Tensor],
                    counters: Optional[torch.Tensor], piecewise_up: Optional[torch.Tensor],
                    piecewise_down: Optional[torch.Tensor]) -> None:
     """``xbarsim::pulsed_update_``: :func:`xbarsim.ops.update.pulsed_update` in place on ``weight``.
 
-    ``update`` and ``device`` are :func:`pack_config` of the UpdateConfig and the device model;
+    ``update`` and ``device_model`` are :func:`pack_config` of the UpdateConfig and the device model;
     ``cells`` are the per-cell tensors in the order of ``device_cell_fields(device)`` (a tile's
     ``device_state.cells().values()``); ``piecewise_up``/``_down`` the PiecewiseStep tables or None. Writes
     ``weight`` (and ``persistent`` with write noise, ``counters`` with ``count_pulses``).
     """
     from . import update as _update
 
-    dev = unpack_config(device)
+    dev = unpack_config(device_model)
     names = _update.device_cell_fields(dev)
     if len(cells) != len(names):
         raise ValueError(f"xbarsim::pulsed_update_: cells must hold the {len(names)} per-cell tensors "
                          f"{list(names)} of {type(dev).__name__}; got {len(cells)}")
-    _update.pulsed_update(weight, x, d, lr, update=unpack_config(update), device=dev, cells=dict(zip(names, cells)),
+    _update.pulsed_update(weight, x, d, lr, update=unpack_config(update), device_model=dev,
+                          cells=dict(zip(names, cells)),
                           seed=int64_to_seed(seed), call=call, persistent=persistent, counters=counters,
                           piecewise=None if piecewise_up is None else (piecewise_up, piecewise_down),
                           where="xbarsim::pulsed_update_")
 
 
 @pulsed_update_.register_fake
-def _pulsed_update_fake(weight, x, d, lr, update, device, cells, seed, call, persistent, counters, piecewise_up,
+def _pulsed_update_fake(weight, x, d, lr, update, device_model, cells, seed, call, persistent, counters, piecewise_up,
                         piecewise_down):
     return None
 
@@ -138,50 +145,37 @@ def lookup_layer(handle: int) -> Any:
     return layer
 
 
-@torch.library.custom_op("xbarsim::layer_forward", mutates_args=())
-def layer_forward(x: torch.Tensor, ctx: torch.Tensor, handle: int, out_size: int) -> torch.Tensor:
-    """Analog forward of the registered layer ``handle`` on ``x[m, in_size] -> y[m, out_size]``.
+@torch.library.custom_op("xbarsim::layer_forward_", mutates_args=("counters", "nm_states"))
+def layer_forward_(x: torch.Tensor, weights: list[torch.Tensor], counters: list[torch.Tensor],
+                   nm_states: list[torch.Tensor], handle: int, out_size: int, log: int) -> torch.Tensor:
+    """Analog forward of layer ``handle`` on ``x[m, in_size] -> y[m, out_size]``.
 
-    ``ctx`` is the layer's placeholder parameter: taking it as an input makes autograd call the
-    backward (and so record the update batch) even when ``x`` does not require a gradient.
+    ``weights``, ``counters`` and ``nm_states`` are the visible weight, the RNG call counter and the
+    noise-management running maxima of every block of the layer (read; counters and maxima written).
+    ``log``: what to remember of the counter values used (0: nothing, 1: this forward, 2: this forward
+    in place of earlier no-grad ones), so that a recomputation of this forward inside a backward pass
+    (activation checkpointing) reproduces it instead of drawing new noise.
     """
-    return lookup_layer(handle)._analog_forward(x)
+    return lookup_layer(handle)._forward_op(x, weights, counters, nm_states, log)
 
 
-@layer_forward.register_fake
-def _layer_forward_fake(x, ctx, handle, out_size):
+@layer_forward_.register_fake
+def _layer_forward_fake(x, weights, counters, nm_states, handle, out_size, log):
     return x.new_empty((x.shape[0], out_size))
 
 
-@torch.library.custom_op("xbarsim::layer_backward", mutates_args=())
-def layer_backward(d: torch.Tensor, x: torch.Tensor, ctx: torch.Tensor, handle: int,
-                   need_grad_input: bool) -> tuple[torch.Tensor, torch.Tensor]:
-    """Analog backward of layer ``handle``: ``(grad_input, grad_ctx)``; records ``(x, d)``.
-
-    ``grad_input`` is empty when ``need_grad_input`` is false (no backward read is made then);
-    ``grad_ctx`` is 1, so the placeholder's ``.grad`` counts the batches recorded since the last
-    ``zero_grad``.
-    """
-    return lookup_layer(handle)._analog_backward(d, x, need_grad_input)
-
-
-@layer_backward.register_fake
-def _layer_backward_fake(d, x, ctx, handle, need_grad_input):
-    grad_input = x.new_empty(x.shape) if need_grad_input else x.new_empty((0,))
-    return grad_input, ctx.new_empty(())
+@torch.library.custom_op("xbarsim::layer_backward_", mutates_args=("counters", "nm_states", "record_count"))
+def layer_backward_(d: torch.Tensor, x: torch.Tensor, weights: list[torch.Tensor], counters: list[torch.Tensor],
+                    nm_states: list[torch.Tensor], record_count: torch.Tensor, handle: int,
+                    need_grad_input: bool, copy_record: bool) -> torch.Tensor:
+    """Analog backward of layer ``handle``: the input gradient ``[m, in_size]`` (empty when
+    ``need_grad_input`` is false: no backward read is made then); appends ``(x, d)`` to the layer's
+    record buffer (copies with ``copy_record``: inside a compiled graph the inputs' memory is reused
+    after the op returns) and increments ``record_count``."""
+    return lookup_layer(handle)._backward_op(d, x, weights, counters, nm_states, record_count, need_grad_input,
+                                             copy_record)
 
 
-def _layer_setup_context(ctx, inputs, output):
-    x, anchor, handle, _out_size = inputs
-    ctx.save_for_backward(x, anchor)
-    ctx.handle = handle
-
-
-def _layer_backward_formula(ctx, grad_output):
-    x, anchor = ctx.saved_tensors
-    need_grad_input = bool(ctx.needs_input_grad[0])
-    grad_input, grad_anchor = layer_backward(grad_output, x, anchor, ctx.handle, need_grad_input)
-    return (grad_input if need_grad_input else None), grad_anchor, None, None
-
-
-layer_forward.register_autograd(_layer_backward_formula, setup_context=_layer_setup_context)
+@layer_backward_.register_fake
+def _layer_backward_fake(d, x, weights, counters, nm_states, record_count, handle, need_grad_input, copy_record):
+    return x.new_empty(x.shape) if need_grad_input else x.new_empty((0,))

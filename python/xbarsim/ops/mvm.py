@@ -18,6 +18,7 @@ Spec: analog-tile.md §1.3–§1.6.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 
 import torch
@@ -27,7 +28,7 @@ from ..config.io import IOConfig
 from . import _checks
 from ._views import cuda_stream, view
 
-__all__ = ["analog_mvm", "io_params"]
+__all__ = ["analog_mvm", "io_params", "max_bm_rounds"]
 
 _FN = "analog_mvm"
 
@@ -60,7 +61,9 @@ def io_params(io: IOConfig, transpose: bool) -> "_core.IoParams":
 
 
 @functools.lru_cache(maxsize=256)
-def _max_rounds(io: IOConfig, transpose: bool) -> int:
+def max_bm_rounds(io: IOConfig, transpose: bool = False) -> int:
+    """Largest number of bound-management rounds the stop rules of analog-tile.md §1.3 step 7 allow
+    for ``io`` (1 without bound management, and always 1 for the backward read)."""
     return int(_core.io_bm_max_rounds(io_params(io, transpose)))
 
 
@@ -80,6 +83,7 @@ def _validate(x, weight, io, transpose, seed, call, nm_state, alpha, fn=_FN, x_n
                          f"got {_checks.shape_str(x.shape)}")
     if x.dtype != weight.dtype:
         raise TypeError(f"{fn}: {x_name} must have the dtype of weight ({weight.dtype}); got {x.dtype}")
+    _checks.check_finite(fn, "weight", weight)
     _checks.check_int(fn, "seed", seed, 0, 2**64)
     _checks.check_int(fn, "call", call, 0, 2**48)
     _checks.check_number(fn, "alpha", alpha)
@@ -110,7 +114,7 @@ def analog_mvm(x: torch.Tensor, weight: torch.Tensor, io: IOConfig, transpose: b
     Args:
         x: inputs ``[..., in_size]`` (``[..., out_size]`` with ``transpose``), float32 or float64, the
             dtype and device of ``weight``; must be finite.
-        weight: ``W[out_size, in_size]``.
+        weight: ``W[out_size, in_size]``; must be finite.
         io: the read-path configuration of this direction.
         transpose: read with ``Wᵀ`` (backward pass). Default False.
         seed: Philox key of every draw, in [0, 2**64). Default 0.
@@ -127,7 +131,7 @@ def analog_mvm(x: torch.Tensor, weight: torch.Tensor, io: IOConfig, transpose: b
     Raises:
         TypeError: non-tensor arguments, dtypes other than float32/float64, x and weight dtypes differ,
             io not an IOConfig.
-        ValueError: wrong shapes, x and weight on different devices, NaN/inf in x (see
+        ValueError: wrong shapes, x and weight on different devices, NaN/inf in x or weight (see
             ``xbarsim.ops.set_input_checks``), seed/call/alpha out of range, missing nm_state.
         RuntimeError: CUDA tensors with a build of xbarsim without CUDA.
 
@@ -139,65 +143,95 @@ def analog_mvm(x: torch.Tensor, weight: torch.Tensor, io: IOConfig, transpose: b
     """
     _validate(x, weight, io, transpose, seed, call, nm_state, alpha, where, x_name)
     w = weight.t() if not transpose else weight  # x_flat @ w is the ideal product
-    n_in, n_out = w.shape
-    lead = x.shape[:-1]
     gain = io.out_scale * float(alpha)
+    with _full_fp32_gemm(x.device):
+        if io.is_perfect:
+            _checks.check_finite(where, x_name, x)
+            y = torch.matmul(x, w)
+            return y if gain == 1.0 else y.mul_(gain)
+        lead = x.shape[:-1]
+        xf = x.reshape(-1, w.shape[0])
+        if not xf.is_contiguous():
+            xf = xf.contiguous()
+        y = torch.empty(xf.shape[0], w.shape[1], dtype=x.dtype, device=x.device)
+        if xf.shape[0] > 0:
+            _checks.check_finite(where, x_name, xf)
+            _ReadPath(io, transpose, xf, w, seed, call, gain).run(y, nm_state)
+        return y.reshape(*lead, w.shape[1])
 
-    if io.is_perfect:
-        _checks.check_finite(where, x_name, x)
-        y = torch.matmul(x, w)
-        return y if gain == 1.0 else y.mul_(gain)
 
-    xf = x.reshape(-1, n_in)
-    if not xf.is_contiguous():
-        xf = xf.contiguous()
-    m = xf.shape[0]
-    y = torch.empty(m, n_out, dtype=x.dtype, device=x.device)
-    if m == 0:
-        return y.reshape(*lead, n_out)
-    _checks.check_finite(where, x_name, xf)
+@contextlib.contextmanager
+def _full_fp32_gemm(device: torch.device):
+    """No TF32 in the read's GEMMs on CUDA (restored afterwards): an analog read is a float32 read,
+    whatever ``torch.set_float32_matmul_precision`` the caller chose (docs/io.md)."""
+    if device.type != "cuda":
+        yield
+        return
+    matmul = torch.backends.cuda.matmul
+    previous = matmul.allow_tf32
+    matmul.allow_tf32 = False
+    try:
+        yield
+    finally:
+        matmul.allow_tf32 = previous
 
-    p = io_params(io, transpose)
-    stream = cuda_stream(xf)
-    opts = dict(dtype=x.dtype, device=x.device)
-    xq = torch.empty(m, n_in, **opts)
-    scale = torch.empty(m, **opts)
-    need_vnorm = p.w_noise > 0 and io.w_noise_type == "additive_constant"
-    need_pcm = p.w_noise > 0 and io.w_noise_type == "pcm_read"
-    vnorm = torch.empty(m, **opts) if need_vnorm else None
-    abs_w = w.abs() if need_pcm else None
-    sat = torch.empty(m, dtype=torch.uint8, device=x.device) if p.bound_management else None
-    max_rounds = _max_rounds(io, transpose)
 
-    x_v, scale_v = view(xf), view(scale)
-    vnorm_v = view(vnorm) if vnorm is not None else None
-    if io.noise_management == "average_abs_max":
-        _core.io_nm_running(x_v, scale_v, view(nm_state), io.nm_decay, stream)
-    compute_scale = io.noise_management != "average_abs_max"
+class _ReadPath:
+    """One non-perfect read of a batch ``xf[m, L_in]`` through ``w[L_in, L_out]``: two fused native
+    passes around each GEMM, repeated on the rows that saturated while bound management allows.
 
-    rows: torch.Tensor | None = None
-    k, rnd, r = m, 0, 1.0
-    while True:
-        xq_k = xq[:k]
+    Views do not own memory: every tensor viewed here is an attribute or a local that stays referenced
+    until the native call that uses its view has returned.
+    """
+
+    def __init__(self, io: IOConfig, transpose: bool, xf: torch.Tensor, w: torch.Tensor, seed: int, call: int,
+                 gain: float) -> None:
+        self.io, self.xf, self.w, self.seed, self.call, self.gain = io, xf, w, seed, call, gain
+        self.p = io_params(io, transpose)
+        self.max_rounds = max_bm_rounds(io, transpose)
+        self.stream = cuda_stream(xf)
+        m, n_in = xf.shape
+        opts = dict(dtype=xf.dtype, device=xf.device)
+        self.xq = torch.empty(m, n_in, **opts)  # DAC outputs (rows of the current round first)
+        self.scale = torch.empty(m, **opts)  # noise-management scale per vector
+        w_noise = self.p.w_noise > 0
+        self.vnorm = torch.empty(m, **opts) if w_noise and io.w_noise_type == "additive_constant" else None
+        self.abs_w = w.abs() if w_noise and io.w_noise_type == "pcm_read" else None
+        self.sat = torch.empty(m, dtype=torch.uint8, device=xf.device) if self.p.bound_management else None
+
+    def run(self, y: torch.Tensor, nm_state: torch.Tensor | None) -> None:
+        x_v, scale_v = view(self.xf), view(self.scale)
+        vnorm_v = view(self.vnorm) if self.vnorm is not None else None
+        if self.io.noise_management == "average_abs_max":
+            _core.io_nm_running(x_v, scale_v, view(nm_state), self.io.nm_decay, self.stream)
+        rows: torch.Tensor | None = None  # original indices of the rows of this round (None: all)
+        rnd, r = 0, 1.0
+        while True:
+            sat_k = self._round(y, rows, rnd, r, x_v, scale_v, vnorm_v)
+            if sat_k is None or rnd + 1 >= self.max_rounds:
+                return
+            failed = torch.nonzero(sat_k).squeeze(1)  # one sync per round
+            if failed.numel() == 0:
+                return
+            rows = failed if rows is None else rows[failed]
+            rnd, r = rnd + 1, r * 2.0
+
+    def _round(self, y: torch.Tensor, rows: torch.Tensor | None, rnd: int, r: float, x_v, scale_v,
+               vnorm_v) -> torch.Tensor | None:
+        """Bound-management round ``rnd`` (reduction r = 2^rnd) on ``rows`` (all rows in round 0):
+        prologue (scale, DAC, ‖v‖), GEMM, epilogue (noise, ADC, saturation, rescale into ``y``).
+        Returns the saturation flags of the round's rows (None without bound management)."""
+        k = self.xf.shape[0] if rows is None else rows.numel()
+        xq_k = self.xq[:k]
         rows_v = view(rows) if rows is not None else None
-        _core.io_prologue(p, x_v, view(xq_k), scale_v, vnorm_v, rows_v, seed=seed, call=call, round=rnd,
-                          reduction=r, compute_scale=compute_scale and rnd == 0, cuda_stream=stream)
-        if rows is None:
-            yhat = torch.mm(xq_k, w, out=y)  # round 0: the epilogue works in place on the output
-        else:
-            yhat = torch.mm(xq_k, w)
-        # Views do not own memory: every tensor viewed below stays referenced until the call returns.
-        pcm = torch.mm(xq_k.square(), abs_w) if need_pcm else None
-        sat_k = sat[:k] if sat is not None else None
-        sat_v = view(sat_k) if sat_k is not None else None
-        pcm_v = view(pcm) if pcm is not None else None
-        _core.io_epilogue(p, view(yhat), view(y), scale_v, sat_v, rows_v, vnorm_v, pcm_v, seed=seed, call=call,
-                          round=rnd, reduction=r, gain=gain, cuda_stream=stream)
-        if sat_k is None or rnd + 1 >= max_rounds:
-            break
-        failed = torch.nonzero(sat_k).squeeze(1)  # one sync per round
-        if failed.numel() == 0:
-            break
-        rows = failed if rows is None else rows[failed]
-        k, rnd, r = rows.numel(), rnd + 1, r * 2.0
-    return y.reshape(*lead, n_out)
+        compute_scale = self.io.noise_management != "average_abs_max" and rnd == 0
+        _core.io_prologue(self.p, x_v, view(xq_k), scale_v, vnorm_v, rows_v, seed=self.seed, call=self.call,
+                          round=rnd, reduction=r, compute_scale=compute_scale, cuda_stream=self.stream)
+        # Round 0 writes the GEMM straight into the output and the epilogue works in place.
+        yhat = torch.mm(xq_k, self.w, out=y) if rows is None else torch.mm(xq_k, self.w)
+        pcm = torch.mm(xq_k.square(), self.abs_w) if self.abs_w is not None else None
+        sat_k = self.sat[:k] if self.sat is not None else None
+        _core.io_epilogue(self.p, view(yhat), view(y), scale_v, None if sat_k is None else view(sat_k), rows_v,
+                          vnorm_v, None if pcm is None else view(pcm), seed=self.seed, call=self.call, round=rnd,
+                          reduction=r, gain=self.gain, cuda_stream=self.stream)
+        return sat_k

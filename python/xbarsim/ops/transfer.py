@@ -50,7 +50,7 @@ class TransferTile:
         counters: int64 pulse counters (incremented when ``update.count_pulses``) or None.
         cells: the per-cell device tensors by name.
         piecewise: PiecewiseStep tables or None.
-        device: the tile's device model.
+        device_model: the tile's resistive device model.
         seed: the tile's Philox key.
     """
 
@@ -59,8 +59,13 @@ class TransferTile:
     counters: Optional[torch.Tensor]
     cells: Mapping[str, torch.Tensor]
     piecewise: Optional[tuple[torch.Tensor, torch.Tensor]]
-    device: PulsedDevice
+    device_model: PulsedDevice
     seed: int
+
+    def tensors(self) -> tuple[Optional[torch.Tensor], ...]:
+        """Every tensor of the tile that the native call views, in a fixed order."""
+        pw = self.piecewise if self.piecewise is not None else (None, None)
+        return (self.weight, self.persistent, self.counters, *self.cells.values(), *pw)
 
 
 def _opt_view(t: Optional[torch.Tensor]):
@@ -80,7 +85,7 @@ class PreparedTiles:
     """The native arguments of a set of tiles (views, packed device configs), built once and reused.
 
     Building views costs more than a small transfer; a compound keeps one of these and rebuilds it
-    when its tensors move (``key`` holds the weights' data pointers, device and dtype).
+    when any of its tensors changes (``key``, see :func:`tiles_key`).
     """
 
     __slots__ = ("key", "n", "weights", "persistents", "counters", "cells", "pw_up", "pw_down", "devices",
@@ -94,20 +99,28 @@ class PreparedTiles:
         self.weights = [view(t.weight) for t in tiles]
         self.persistents = [_opt_view(t.persistent) for t in tiles]
         self.counters = [_opt_view(t.counters) for t in tiles]
-        self.cells = [_update._cell_views(t.cells, _update.device_cell_fields(t.device), where) for t in tiles]
+        self.cells = [_update._cell_views(t.cells, _update.device_cell_fields(t.device_model), where) for t in tiles]
         self.pw_up = [None if t.piecewise is None else view(t.piecewise[0]) for t in tiles]
         self.pw_down = [None if t.piecewise is None else view(t.piecewise[1]) for t in tiles]
-        self.devices = [_update.pack_device(t.device) for t in tiles]
-        self.granularities = [float(t.device.granularity()) for t in tiles]
+        self.devices = [_update.pack_device(t.device_model) for t in tiles]
+        self.granularities = [float(t.device_model.granularity()) for t in tiles]
         self.seeds = [int(t.seed) for t in tiles]
         self.device = tiles[0].weight.device
         self.dtype = tiles[0].weight.dtype
 
 
+def tensor_key(t: Optional[torch.Tensor]) -> tuple:
+    """What a view of ``t`` depends on: its storage, placement, dtype, shape and strides."""
+    if t is None:
+        return ()
+    return (t.data_ptr(), t.device, t.dtype, tuple(t.shape), tuple(t.stride()))
+
+
 def tiles_key(tiles: Sequence[TransferTile]) -> tuple:
-    """What a :class:`PreparedTiles` depends on that can change: the tensors' storage and the seeds."""
-    return tuple((t.weight.data_ptr(), t.weight.device, t.weight.dtype, t.seed,
-                  None if t.persistent is None else t.persistent.data_ptr()) for t in tiles)
+    """What a :class:`PreparedTiles` depends on that can change: every viewed tensor (see
+    :func:`tensor_key`; replacing a cells or counters tensor, e.g. by ``load_state_dict(assign=True)``,
+    changes the key), the device models and the seeds."""
+    return tuple((tuple(tensor_key(x) for x in t.tensors()), t.device_model, t.seed) for t in tiles)
 
 
 @torch.no_grad()

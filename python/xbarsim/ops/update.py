@@ -44,28 +44,28 @@ def pack_update(update: UpdateConfig) -> "_core.UpdateArgs":
 
 
 @functools.lru_cache(maxsize=256)
-def pack_device(device: PulsedDevice) -> "_core.DeviceConfigArgs":
-    """A device dataclass -> ``_core.DeviceConfigArgs``, every scalar field copied by name.
+def pack_device(device_model: PulsedDevice) -> "_core.DeviceConfigArgs":
+    """A device-model dataclass -> ``_core.DeviceConfigArgs``, every scalar field copied by name.
 
     Tables (``PiecewiseStep.piecewise_up``/``_down``) travel as tensors instead.
     """
     import dataclasses
 
     args = _core.DeviceConfigArgs()
-    args.model = _core.DeviceModel[device.model]
-    for f in dataclasses.fields(device):
-        value = getattr(device, f.name)
+    args.model = _core.DeviceModel[device_model.model]
+    for f in dataclasses.fields(device_model):
+        value = getattr(device_model, f.name)
         if isinstance(value, tuple):
             continue
         if not hasattr(args, f.name):
-            raise TypeError(f"pack_device: {type(device).__name__}.{f.name} has no native counterpart")
+            raise TypeError(f"pack_device: {type(device_model).__name__}.{f.name} has no native counterpart")
         setattr(args, f.name, value)
     return args
 
 
-def device_cell_fields(device: PulsedDevice) -> tuple[str, ...]:
+def device_cell_fields(device_model: PulsedDevice) -> tuple[str, ...]:
     """Names of the per-cell parameter arrays the device model keeps (tile state, analog-tile.md §3.2)."""
-    return tuple(_core.device_cell_fields(_core.DeviceModel[device.model]))
+    return tuple(_core.device_cell_fields(_core.DeviceModel[device_model.model]))
 
 
 def _cell_views(cells: Mapping[str, torch.Tensor], names: tuple[str, ...], where: str) -> "_core.DeviceCellViews":
@@ -80,33 +80,34 @@ def _cell_views(cells: Mapping[str, torch.Tensor], names: tuple[str, ...], where
 
 # --- population and clipping -----------------------------------------------------------------------
 
-def populate_device(device: PulsedDevice, out_size: int, in_size: int, *, seed: int,
+def populate_device(device_model: PulsedDevice, out_size: int, in_size: int, *, seed: int,
                     dtype: torch.dtype = torch.float32,
-                    device_: torch.device | str | None = None) -> dict[str, torch.Tensor]:
+                    device: torch.device | str | None = None) -> dict[str, torch.Tensor]:
     """Draw the per-cell parameters of a tile (device-to-device variation, once at construction).
 
     Args:
-        device: the device model.
+        device_model: the resistive device model.
         out_size, in_size: tile shape.
-        seed: population seed (``device.population_seed(tile_seed)``).
+        seed: population seed (``device_model.population_seed(tile_seed)``).
         dtype: float32 or float64.
-        device_: torch device of the tensors.
+        device: torch device of the tensors.
 
     Returns:
         ``{name: tensor[out_size, in_size]}`` for every name of :func:`device_cell_fields`.
 
     Spec: analog-tile.md §3.2 (draws keyed by (seed, Stream::kPopulation, call, param·cells + cell)).
     """
-    if not isinstance(device, PulsedDevice):
-        raise TypeError(f"populate_device: device must be a PulsedDevice; got {type(device).__name__}")
-    cells = {name: torch.empty(out_size, in_size, dtype=dtype, device=device_) for name in device_cell_fields(device)}
+    if not isinstance(device_model, PulsedDevice):
+        raise TypeError(f"populate_device: device_model must be a PulsedDevice; got {type(device_model).__name__}")
+    cells = {name: torch.empty(out_size, in_size, dtype=dtype, device=device)
+             for name in device_cell_fields(device_model)}
     ref = cells["b_min"]
-    _core.populate_device(_cell_views(cells, tuple(cells), "populate_device"), pack_device(device), int(seed),
+    _core.populate_device(_cell_views(cells, tuple(cells), "populate_device"), pack_device(device_model), int(seed),
                           cuda_stream(ref))
     return cells
 
 
-def clip_weights(weight: torch.Tensor, cells: Mapping[str, torch.Tensor], device: PulsedDevice, *,
+def clip_weights(weight: torch.Tensor, cells: Mapping[str, torch.Tensor], device_model: PulsedDevice, *,
                  persistent: torch.Tensor | None = None, write_noise: bool = False, seed: int = 0,
                  call: int = 0) -> None:
     """Clip weights to each cell's bounds, in place (SoftBoundsReference clips ``w + r``).
@@ -117,8 +118,8 @@ def clip_weights(weight: torch.Tensor, cells: Mapping[str, torch.Tensor], device
 
     Spec: analog-tile.md §3.4, §3.5, §6 #12.
     """
-    _core.clip_weights(view(weight), _cell_views(cells, device_cell_fields(device), "clip_weights"),
-                       pack_device(device), bool(write_noise), int(seed), int(call),
+    _core.clip_weights(view(weight), _cell_views(cells, device_cell_fields(device_model), "clip_weights"),
+                       pack_device(device_model), bool(write_noise), int(seed), int(call),
                        None if persistent is None else view(persistent), cuda_stream(weight))
 
 
@@ -162,7 +163,7 @@ def column_mask(columns: object, in_size: int, device: torch.device, where: str)
 DEVICE_PROCESSES = ("decay", "diffuse", "reset")
 
 
-def device_process(weight: torch.Tensor, cells: Mapping[str, torch.Tensor], device: PulsedDevice, process: str, *,
+def device_process(weight: torch.Tensor, cells: Mapping[str, torch.Tensor], device_model: PulsedDevice, process: str, *,
                    alpha: float = 1.0, columns: torch.Tensor | None = None, pop_seed: int, seed: int, call: int,
                    persistent: torch.Tensor | None = None) -> None:
     """Apply a device process of analog-tile.md §3.5 to every cell, in place, then clip to the bounds.
@@ -181,8 +182,8 @@ def device_process(weight: torch.Tensor, cells: Mapping[str, torch.Tensor], devi
     if process not in DEVICE_PROCESSES:
         raise ValueError(f"device_process: process must be one of {DEVICE_PROCESSES}; got {process!r}")
     alpha = check_process_alpha(alpha, "device_process")
-    _core.device_process(view(weight), _cell_views(cells, device_cell_fields(device), "device_process"),
-                         pack_device(device), _core.DeviceProcess[process], float(alpha),
+    _core.device_process(view(weight), _cell_views(cells, device_cell_fields(device_model), "device_process"),
+                         pack_device(device_model), _core.DeviceProcess[process], float(alpha),
                          None if columns is None else view(columns), int(pop_seed), int(seed), int(call),
                          None if persistent is None else view(persistent), cuda_stream(weight))
 
@@ -263,7 +264,7 @@ def _check_state_args(where: str, weight: torch.Tensor, persistent: object, coun
 
 @torch.no_grad()
 def pulsed_update(weight: torch.Tensor, x: torch.Tensor, d: torch.Tensor, lr: float, *, update: UpdateConfig,
-                  device: PulsedDevice, cells: Mapping[str, torch.Tensor], seed: int, call: int,
+                  device_model: PulsedDevice, cells: Mapping[str, torch.Tensor], seed: int, call: int,
                   persistent: torch.Tensor | None = None, counters: torch.Tensor | None = None,
                   piecewise: tuple[torch.Tensor, torch.Tensor] | None = None,
                   where: str = "pulsed_update") -> None:
@@ -281,13 +282,13 @@ def pulsed_update(weight: torch.Tensor, x: torch.Tensor, d: torch.Tensor, lr: fl
         lr: learning rate handed to the device (finite; sign handled per §2.5; 0 is a no-op).
         update: the UpdateConfig (``pulse_type="none"`` gives ``W ← W − lr·dᵀx`` exactly,
             ``"none_with_device"`` then clips to the cell bounds).
-        device: the device model; ``cells`` its per-cell tensors (:func:`populate_device`).
+        device_model: the resistive device model; ``cells`` its per-cell tensors (:func:`populate_device`).
         seed, call: the tile's seed and this call's value of its RNG call counter.
         persistent: persistent weights of a write-noise device (the pulses act on them and the
             touched cells' apparent weights are redrawn).
         counters: int64[4] pulse counters (see ``COUNTER_NAMES``), incremented when
             ``update.count_pulses``.
-        piecewise: the PiecewiseStep tables as tensors (made from ``device`` if omitted).
+        piecewise: the PiecewiseStep tables as tensors (made from ``device_model`` if omitted).
         where: the callable named in error messages.
 
     Raises:
@@ -296,6 +297,37 @@ def pulsed_update(weight: torch.Tensor, x: torch.Tensor, d: torch.Tensor, lr: fl
 
     Spec: analog-tile.md §2, §3.
     """
+    xb, db, lr = _check_pulsed_update(weight, x, d, lr, update, device_model, cells, where, seed=seed, call=call,
+                                      persistent=persistent, counters=counters, piecewise=piecewise)
+    if lr == 0.0 or xb.shape[0] == 0:
+        return
+    if update.pulse_type in ("none", "none_with_device"):
+        _exact_update(weight, xb, db, lr, update, device_model, cells, seed, call, persistent)
+        return
+    pw_up = pw_down = None
+    if isinstance(device_model, PiecewiseStep):
+        if piecewise is None:
+            piecewise = (torch.tensor(device_model.piecewise_up, dtype=weight.dtype, device=weight.device),
+                         torch.tensor(device_model.piecewise_down, dtype=weight.dtype, device=weight.device))
+        pw_up, pw_down = view(piecewise[0]), view(piecewise[1])
+    out_size, in_size = weight.shape
+    eps = device_model.granularity()
+    dtype_name = "float64" if weight.dtype == torch.float64 else "float32"
+    nbytes = _core.pulsed_update_workspace_bytes(pack_update(update), lr, eps, xb.shape[0], in_size, out_size,
+                                                 dtype_name)
+    workspace = torch.empty(nbytes, dtype=torch.uint8, device=weight.device)
+    counter_view = view(counters) if (counters is not None and update.count_pulses) else None
+    _core.pulsed_update(view(weight), view(xb), view(db), view(workspace), pack_update(update),
+                        pack_device(device_model), _cell_views(cells, device_cell_fields(device_model), where), lr, eps,
+                        int(seed), int(call), None if persistent is None else view(persistent), counter_view, pw_up,
+                        pw_down, cuda_stream(weight))
+
+
+def _check_pulsed_update(weight: object, x: object, d: object, lr: object, update: object, device_model: object,
+                         cells: object, where: str, *, seed: object = 0, call: object = 0, persistent: object = None,
+                         counters: object = None,
+                         piecewise: object = None) -> tuple[torch.Tensor, torch.Tensor, float]:
+    """Every check of :func:`pulsed_update`, before anything changes; returns the flattened batch and lr."""
     if not isinstance(weight, torch.Tensor) or weight.dim() != 2 or weight.dtype not in (torch.float32, torch.float64):
         raise TypeError(f"{where}: weight must be a 2-D float32 or float64 tensor")
     if not weight.is_contiguous():
@@ -304,52 +336,35 @@ def pulsed_update(weight: torch.Tensor, x: torch.Tensor, d: torch.Tensor, lr: fl
         raise ValueError(f"{where}: weight must be on a cpu or cuda device; got {weight.device}")
     if not isinstance(update, UpdateConfig):
         raise TypeError(f"{where}: update must be an UpdateConfig; got {type(update).__name__}")
-    if not isinstance(device, PulsedDevice):
-        raise TypeError(f"{where}: device must be a PulsedDevice; got {type(device).__name__}")
+    if not isinstance(device_model, PulsedDevice):
+        raise TypeError(f"{where}: device_model must be a PulsedDevice; got {type(device_model).__name__}")
     _checks.check_int(where, "seed", seed, 0, 2**64)
     _checks.check_int(where, "call", call, 0, 2**48)
-    out_size, in_size = weight.shape
     _check_state_args(where, weight, persistent, counters, piecewise)
     xb, db, lr = check_update_batch(x, d, lr, weight, where)
-    eps = device.granularity()
     if update.is_pulsed() and lr != 0.0:
-        bl_max = _core.update_bl_max(lr, eps, update.desired_bl, update.fixed_bl, update.update_bl_management)
+        bl_max = _core.update_bl_max(lr, device_model.granularity(), update.desired_bl, update.fixed_bl,
+                                     update.update_bl_management)
         if bl_max > MAX_BL:
             raise ValueError(f"{where}: lr must give at most {MAX_BL} pulses per vector without BL management "
                              f"(ceil(|lr| / granularity) = {bl_max}); got lr={lr!r}")
-    names = device_cell_fields(device)
-    for name in names:
+    for name in device_cell_fields(device_model):
         t = cells.get(name) if isinstance(cells, Mapping) else None
         if not isinstance(t, torch.Tensor) or t.shape != weight.shape or t.dtype != weight.dtype \
                 or t.device != weight.device:
             raise ValueError(f"{where}: cells[{name!r}] must be a tensor like the weight")
-    if lr == 0.0 or xb.shape[0] == 0:
-        return
-    target = weight if persistent is None else persistent
+    return xb, db, lr
 
+
+def _exact_update(weight: torch.Tensor, xb: torch.Tensor, db: torch.Tensor, lr: float, update: UpdateConfig,
+                  device_model: PulsedDevice, cells: Mapping[str, torch.Tensor], seed: int, call: int,
+                  persistent: torch.Tensor | None) -> None:
+    """``pulse_type="none"``: ``W ← W − lr·dᵀx`` exactly; ``"none_with_device"``: then clipped to the cells."""
+    target = weight if persistent is None else persistent
+    target.addmm_(db.T, xb, alpha=-lr)
     if update.pulse_type == "none":
-        target.addmm_(db.T, xb, alpha=-lr)
         if persistent is not None:
             weight.addmm_(db.T, xb, alpha=-lr)
         return
-    if update.pulse_type == "none_with_device":
-        target.addmm_(db.T, xb, alpha=-lr)
-        clip_weights(weight, cells, device, persistent=persistent, write_noise=persistent is not None, seed=seed,
-                     call=call)
-        return
-
-    pw_up = pw_down = None
-    if isinstance(device, PiecewiseStep):
-        if piecewise is None:
-            piecewise = (torch.tensor(device.piecewise_up, dtype=weight.dtype, device=weight.device),
-                         torch.tensor(device.piecewise_down, dtype=weight.dtype, device=weight.device))
-        pw_up, pw_down = view(piecewise[0]), view(piecewise[1])
-    dtype_name = "float64" if weight.dtype == torch.float64 else "float32"
-    nbytes = _core.pulsed_update_workspace_bytes(pack_update(update), lr, eps, xb.shape[0], in_size, out_size,
-                                                 dtype_name)
-    workspace = torch.empty(nbytes, dtype=torch.uint8, device=weight.device)
-    counter_view = view(counters) if (counters is not None and update.count_pulses) else None
-    _core.pulsed_update(view(weight), view(xb), view(db), view(workspace), pack_update(update), pack_device(device),
-                        _cell_views(cells, names, where), lr, eps, int(seed), int(call),
-                        None if persistent is None else view(persistent), counter_view, pw_up, pw_down,
-                        cuda_stream(weight))
+    clip_weights(weight, cells, device_model, persistent=persistent, write_noise=persistent is not None, seed=seed,
+                 call=call)

@@ -1,11 +1,10 @@
-"""Tile state and ops."""
+"""Tiles: the contract every tile runtime meets (:class:`Tile`) and the physical tile (:class:`AnalogTile`).
+
+Multi-tile algorithm runtimes implement :class:`Tile` in :mod:`xbarsim.algorithms`, which also builds
+the runtime of a config (``xbarsim.algorithms.make_tile``).
+"""
 from .analog_tile import AnalogTile
+from .base import Tile
+from .device_state import DeviceState
 
-__all__ = ["AnalogTile", "make_tile"]
-
-
-def make_tile(*args, **kwargs):
-    """The tile runtime of ``config.algorithm`` (see :func:`xbarsim.algorithms.make_tile`)."""
-    from ..algorithms.factory import make_tile as _make_tile  # algorithms sit above tiles
-
-    return _make_tile(*args, **kwargs)
+__all__ = ["Tile", "AnalogTile", "DeviceState"]

@@ -21,24 +21,24 @@ class DeviceState(torch.nn.Module):
     (they are config, rebuilt on construction).
     """
 
-    def __init__(self, device: PulsedDevice, out_size: int, in_size: int, *, seed: int,
-                 dtype: torch.dtype, device_: torch.device | str | None) -> None:
+    def __init__(self, device_model: PulsedDevice, out_size: int, in_size: int, *, seed: int,
+                 dtype: torch.dtype, device: torch.device | str | None) -> None:
         super().__init__()
-        self.names = _update.device_cell_fields(device)
-        cells = _update.populate_device(device, out_size, in_size, seed=seed, dtype=dtype, device_=device_)
+        self.names = _update.device_cell_fields(device_model)
+        cells = _update.populate_device(device_model, out_size, in_size, seed=seed, dtype=dtype, device=device)
         for name, tensor in cells.items():
             self.register_buffer(name, tensor)
-        if isinstance(device, PiecewiseStep):
-            self.register_buffer("piecewise_up", torch.tensor(device.piecewise_up, dtype=dtype, device=device_),
-                                 persistent=False)
-            self.register_buffer("piecewise_down", torch.tensor(device.piecewise_down, dtype=dtype, device=device_),
-                                 persistent=False)
+        if isinstance(device_model, PiecewiseStep):
+            for name in ("piecewise_up", "piecewise_down"):
+                table = torch.tensor(getattr(device_model, name), dtype=dtype, device=device)
+                self.register_buffer(name, table, persistent=False)
 
     def cells(self) -> dict[str, torch.Tensor]:
         """The per-cell tensors by name."""
         return {name: getattr(self, name) for name in self.names}
 
     def piecewise(self) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """The PiecewiseStep tables ``(up, down)``, or None for other device models."""
         if hasattr(self, "piecewise_up"):
             return self.piecewise_up, self.piecewise_down
         return None

@@ -21,16 +21,16 @@ from typing import Any, Optional, Union
 
 import torch
 
-from .. import _core
-from ..errors import CheckpointMismatchError
 from ..algorithms import MultiTile
+from ..errors import CheckpointMismatchError
 from ..nn.base import analog_layers, tile_checkpoint_mismatches
-from ..tile import AnalogTile
+from ..ops.runtime import __version__
+from ..tile import Tile
 
 __all__ = ["save", "load", "CheckpointMismatchError", "check_compatible"]
 
 FORMAT = "xbarsim-checkpoint"
-VERSION = 1
+VERSION = 2  # 2: RNG call counters are int64 tensors in the state dict; layers hold "blocks"
 PathLike = Union[str, os.PathLike]
 
 
@@ -54,7 +54,7 @@ def save(path: PathLike, model: torch.nn.Module, optimizer: Optional[torch.optim
     path = pathlib.Path(path)
     if not path.parent.is_dir():
         raise ValueError(f"xbarsim.save: path must be in an existing directory; got {str(path)!r}")
-    payload = {"format": FORMAT, "version": VERSION, "xbarsim_version": _core.__version__,
+    payload = {"format": FORMAT, "version": VERSION, "xbarsim_version": __version__,
                "model": model.state_dict(),
                "optimizer": optimizer.state_dict() if optimizer is not None else None,
                "extra": extra}
@@ -116,7 +116,8 @@ def load(path: PathLike, model: torch.nn.Module, optimizer: Optional[torch.optim
         raise CheckpointMismatchError(f"xbarsim.load: {str(path)!r} is not an xbarsim checkpoint")
     if payload.get("version") != VERSION:
         raise CheckpointMismatchError(f"xbarsim.load: checkpoint format version {payload.get('version')!r} is not "
-                                      f"supported (expected {VERSION})")
+                                      f"supported (expected {VERSION}; checkpoints of xbarsim before the "
+                                      f"consolidated tile API have version 1 and cannot be loaded)")
     check_compatible(payload["model"], model, payload.get("optimizer"), optimizer)
     model.load_state_dict(payload["model"])
     if optimizer is not None:
@@ -148,7 +149,7 @@ def check_compatible(state_dict: dict, model: torch.nn.Module, optimizer_state: 
             continue  # the physical tiles of a multi-tile runtime: its own config covers theirs
         if isinstance(module, MultiTile):
             compounds.append(name)
-        if isinstance(module, (AnalogTile, MultiTile)):
+        if isinstance(module, Tile):
             problems += tile_checkpoint_mismatches(module, state_dict, f"{name}." if name else "")
     if optimizer is not None:
         if optimizer_state is None:

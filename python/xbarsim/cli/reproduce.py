@@ -1,0 +1,103 @@
+"""``xbarsim reproduce`` and ``xbarsim report``: the paper's tables and toy, one command each.
+
+``xbarsim reproduce TABLE`` runs the grid of a table of the paper (every method and tile count, for
+the datasets and state counts asked, times the seeds) with the paper presets, each run in its own
+run directory under ``--out`` (finished runs are skipped and interrupted ones resumed when the
+command is repeated), then writes ``report.md`` (mean ± std over seeds beside the paper's numbers,
+final and best epoch, the budget used), ``report.json``, ``results.csv`` and ``accuracy.png``.
+A smaller budget than the paper's (``--epochs``, ``--seeds``, ``--limit``) is allowed and stated.
+
+``xbarsim reproduce toy`` runs the least-squares toy for the paper's and the theory's presets on noisy
+and noise-free devices. ``xbarsim report DIRS...`` rebuilds a report from finished runs.
+
+Examples:
+    xbarsim reproduce table1 --dataset fashion-mnist --epochs 3 --seeds 2 --out runs/table1
+    xbarsim reproduce table1 --dataset fashion-mnist-mini --epochs 1 --methods resl ttv2 --tiles 4
+    xbarsim reproduce toy --steps 200000 --out runs/toy
+    xbarsim report runs/table1 --out runs/table1
+"""
+from __future__ import annotations
+
+import argparse
+import pathlib
+import shlex
+import sys
+
+
+def add_parsers(sub) -> None:
+    p = sub.add_parser("reproduce", help="run a table of the paper (or the toy) and write a report",
+                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("table", choices=("table1", "table2", "table9", "table10", "table11", "toy"))
+    p.add_argument("--dataset", help="run this dataset's rows (fashion-mnist-mini runs the Fashion-MNIST rows on the "
+                                     "embedded subset)")
+    p.add_argument("--states", type=int, nargs="+", help="only these state counts")
+    p.add_argument("--methods", nargs="+", choices=("resl", "ttv1", "ttv2", "mp", "sgd", "digital"),
+                   help="only these methods (default: every column of the table, plus sgd and digital)")
+    p.add_argument("--tiles", type=int, nargs="+", help="residual-learning tile counts (toy: tile counts, 1 = SGD)")
+    p.add_argument("--seeds", type=int, default=1, help="seeds per cell (default 1)")
+    p.add_argument("--epochs", type=int, help="epochs per run (default: the paper's)")
+    p.add_argument("--limit", type=int, help="train on the first N training images")
+    p.add_argument("--test-limit", type=int, help="evaluate on the first N test images")
+    p.add_argument("--data-dir", help="dataset directory")
+    p.add_argument("--download", action="store_true", default=None, help="download missing datasets")
+    p.add_argument("--device", help="torch device (default cpu)")
+    p.add_argument("--threads", type=int, help="CPU threads per run")
+    p.add_argument("--variant", choices=("code", "text"), help="preset variant (default code)")
+    p.add_argument("--steps", type=int, default=40000, help="toy: steps per run")
+    p.add_argument("--targets", type=int, default=100, help="toy: targets per run")
+    p.add_argument("--out", type=pathlib.Path, help="output directory (default runs/reproduce-<table>)")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="progress bars (default: only on a terminal)")
+    p.set_defaults(func=run_reproduce)
+
+    r = sub.add_parser("report", help="rebuild a report from finished runs",
+                       description="Rebuild report.md, report.json, results.csv and accuracy.png from run "
+                                   "directories (searched recursively under each path).")
+    r.add_argument("dirs", nargs="+", type=pathlib.Path, help="run directories or directories holding them")
+    r.add_argument("--out", type=pathlib.Path, help="where to write the report (default: the first directory)")
+    r.add_argument("--title", default="xbarsim report")
+    r.set_defaults(func=run_report)
+
+
+def _command() -> str:
+    return "xbarsim " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+
+
+def run_reproduce(args: argparse.Namespace) -> int:
+    out = args.out or pathlib.Path("runs") / f"reproduce-{args.table}"
+    if args.table == "toy":
+        from ..experiments.toy import reproduce
+
+        tiles = tuple(args.tiles) if args.tiles else (1, 2, 3, 4)
+        path = reproduce(out, tiles=tiles, steps=args.steps, n_targets=args.targets, seeds=args.seeds,
+                         device=args.device or "cpu")
+        print(f"xbarsim reproduce: wrote {path}")
+        return 0
+    from ..experiments.report import collect, write_report
+    from ..experiments.reproduce import run_grid, table_grid
+    from ..train.setup import preset_dataset
+
+    options = {k: getattr(args, k) for k in ("epochs", "limit", "test_limit", "data_dir", "download", "device",
+                                              "threads", "variant") if getattr(args, k) is not None}
+    datasets = None
+    if args.dataset is not None:
+        datasets = [preset_dataset(args.dataset)]
+        options["dataset"] = args.dataset
+    specs = table_grid(args.table, datasets=datasets, states=args.states, methods=args.methods, tiles=args.tiles,
+                       seeds=args.seeds, **options)
+    print(f"xbarsim reproduce: {args.table}: {len(specs)} runs into {out}", flush=True)
+    summaries = run_grid(specs, out, progress=args.progress, log=lambda m: print(m, flush=True))
+    path = write_report(out, collect([out]), title=f"{args.table} reproduction", command=_command())
+    print(f"xbarsim reproduce: wrote {path}")
+    return 130 if any(s["status"] == "interrupted" for s in summaries) else 0
+
+
+def run_report(args: argparse.Namespace) -> int:
+    from ..experiments.report import collect, write_report
+
+    records = collect(args.dirs)
+    if not records:
+        raise SystemExit(f"xbarsim report: no run directories under {[str(d) for d in args.dirs]}")
+    path = write_report(args.out or args.dirs[0], records, title=args.title, command=_command())
+    print(f"xbarsim report: {len(records)} runs -> {path}")
+    return 0
