@@ -53,7 +53,7 @@ def _usable(cfg) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(CONFIGS))
-@fuzz_settings(80)
+@fuzz_settings(60)
 @given(data=st.data())
 def test_config_fields(name, data):
     cls, required = CONFIGS[name]

@@ -51,7 +51,7 @@ def mvm_calls(draw):
     return x, weight, io, kw
 
 
-@fuzz_settings(250)
+@fuzz_settings(200)
 @given(call=mvm_calls())
 def test_analog_mvm(call):
     x, weight, io, kw = call
@@ -119,7 +119,7 @@ def update_calls(draw):
     return weight, x, d, draw(lrs()), kw
 
 
-@fuzz_settings(250)
+@fuzz_settings(200)
 @given(call=update_calls())
 def test_pulsed_update(call):
     weight, x, d, lr, kw = call
