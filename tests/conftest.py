@@ -5,6 +5,8 @@ tests/unit/       deterministic checks: configs, bad input, hand-worked cases
 tests/stats/      random behaviour against closed forms (fixed seeds, 5-sigma tolerances)
 tests/parity/     CPU == CUDA bit for bit; marked `cuda`, skipped without a GPU
 tests/integration end-to-end: layers vs torch, checkpoints, training, CLI
+tests/fuzz/       property-based fuzzing (hypothesis) of configs, ops, tiles and layers: every call
+                  succeeds or raises ValueError/TypeError naming the argument, state untouched
 """
 from __future__ import annotations
 

@@ -188,3 +188,49 @@ def test_native_guards_raise_instead_of_aborting():
     with pytest.raises(ValueError, match="round must be < 2"):
         _core.io_prologue(p, view(x), view(torch.zeros(4, 6)), view(torch.zeros(4)), seed=0, call=0,
                           round=2**24, reduction=1.0, compute_scale=True)
+
+
+def test_tile_reads_name_the_tile_method_and_its_argument():
+    """Found by tests/fuzz: a tile's backward(d) reported 'analog_mvm: x must ...'."""
+    tile = AnalogTile(3, 4)
+    _raises(ValueError, r"AnalogTile.backward: d must have shape \[\.\.\., out_size=3\]; got \(2, 4\)", tile.backward,
+            torch.zeros(2, 4))
+    _raises(ValueError, r"AnalogTile.backward: d must be finite", tile.backward, torch.full((2, 3), math.nan))
+    _raises(ValueError, r"AnalogTile.forward: x must have shape \[\.\.\., in_size=4\]", tile.forward, torch.zeros(2, 3))
+    multi = xbarsim.algorithms.make_tile(3, 4, TileConfig(algorithm=xbarsim.algorithms.TikiTaka()))
+    _raises(TypeError, "TikiTakaTile.backward: d must have dtype", multi.backward, torch.zeros(2, 3, dtype=torch.int64))
+    assert int(tile.rng_counter) == 0 and int(multi.rng_counter) == 0
+
+
+@pytest.mark.parametrize("device, exc", [("meta", ValueError), ("bogus", ValueError), (2.5, TypeError)])
+def test_tiles_reject_devices_by_name(device, exc):
+    """Found by tests/fuzz: torch's RuntimeError/TypeError (or a TensorView error) escaped the constructors."""
+    _raises(exc, "AnalogTile: device must", AnalogTile, 2, 3, device=device)
+    _raises(exc, "TikiTakaTile: device must", xbarsim.algorithms.make_tile, 2, 3,
+            TileConfig(algorithm=xbarsim.algorithms.TikiTaka()), device=device)
+    _raises(exc, "AnalogLinear: device must", xbarsim.nn.AnalogLinear, 3, 2, device=device)
+    _raises(exc, "AnalogConv2d: device must", xbarsim.nn.AnalogConv2d, 1, 2, 2, device=device)
+
+
+@pytest.mark.parametrize("dtype", [torch.int32, torch.float16, "float32"])
+def test_layers_reject_dtypes_before_drawing_weights(dtype):
+    """Found by tests/fuzz: the initial weights were drawn in the wrong dtype first (NotImplementedError)."""
+    _raises(TypeError, "AnalogLinear: dtype must be torch.float32 or torch.float64", xbarsim.nn.AnalogLinear, 3, 2,
+            dtype=dtype)
+    _raises(TypeError, "AnalogConv2d: dtype must be", xbarsim.nn.AnalogConv2d, 1, 2, 2, dtype=dtype)
+
+
+def test_set_weights_rejects_meta_and_complex_tensors_untouched():
+    """Found by tests/fuzz: set_weights read a meta tensor's values (RuntimeError)."""
+    tile = AnalogTile(2, 3)
+    multi = xbarsim.algorithms.make_tile(2, 3, TileConfig(algorithm=xbarsim.algorithms.TikiTaka()))
+    layer = xbarsim.nn.AnalogLinear(3, 2)
+    for fn, where in ((tile.set_weights, "AnalogTile.set_weights: weight"),
+                      (multi.set_weights, "TikiTakaTile.set_weights: weight"),
+                      (layer.set_weights, "AnalogLinear.set_weights: weight")):
+        _raises(ValueError, f"{where} must be on a cpu or cuda device", fn, torch.zeros(2, 3, device="meta"))
+        _raises(TypeError, f"{where} must be a floating-point tensor", fn, torch.zeros(2, 3, dtype=torch.complex64))
+    _raises(ValueError, "TikiTakaTile.set_tile_weights: weights must be on", multi.set_tile_weights,
+            torch.zeros(2, 2, 3, device="meta"))
+    assert not tile.weight.any() and not multi.weight.any()
+    assert int(tile.rng_counter) == 0 and int(multi.rng_counter) == 0

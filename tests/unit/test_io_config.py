@@ -42,12 +42,25 @@ SPEC_DEFAULTS = {
 }
 
 
+# The Python type a default must have, by the dataclass annotation (Literal aliases hold strings).
+DECLARED_TYPES = {"bool": bool, "float": float, "int": int}
+
+
 def test_defaults_equal_spec_table():
     io = IOConfig()
     assert {f.name for f in dataclasses.fields(io)} == set(SPEC_DEFAULTS)
-    for name, value in SPEC_DEFAULTS.items():
-        assert getattr(io, name) == value, name
-        assert type(getattr(io, name)) is type(value) or isinstance(value, (int, float)), name
+    for f in dataclasses.fields(io):
+        value, spec = getattr(io, f.name), SPEC_DEFAULTS[f.name]
+        assert value == spec, f.name
+        # The default has exactly its declared type: a bool field holds a bool (not 0/1), a float
+        # field a float (the spec's "1000" for max_bm_factor is the number, stored as 1000.0), an
+        # enum field one of its lowercase strings.
+        declared = DECLARED_TYPES.get(f.type, str)
+        assert type(value) is declared, (f.name, type(value), declared)
+        if declared is float:
+            assert type(spec) in (int, float), f.name
+        else:
+            assert type(spec) is declared, f.name
 
 
 def _parse_spec_value(text: str):

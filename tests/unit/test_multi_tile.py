@@ -98,15 +98,29 @@ def test_transfer_times_lines_and_rates(recorder):
     algo = ResidualLearning(n_tiles=4, gamma=0.5, transfer_every=(8, 4, 2, 1), transfer_lr=(9.0, 0.1, 0.2, 0.3))
     t = make_tile(2, 3, _cfg(algo), seed=3)
     x, d = torch.rand(3, 3), torch.rand(3, 2) * 0.01
+    counters_after = []
     for _ in range(4):
         t.update(x, d, lr=0.5)
+        counters_after.append([int(tile.rng_counter) for tile in t.tiles])
     seq = [[(e[0], e[1], e[2]) for e in ev] for ev, _, _ in recorder]
     assert seq == [[(3, 2, 0)], [(3, 2, 1), (2, 1, 0)], [(3, 2, 2)], [(3, 2, 0), (2, 1, 1), (1, 0, 0)]]
     rates = {e[0]: r[0] for ev, rs, _ in recorder for e, r in zip(ev, rs)}
     assert rates == pytest.approx({3: 0.15, 2: 0.1, 1: 0.05})
-    # every line read consumes one call of its source and one of its target, in event order
+    # Every line read consumes one call of its source (read_call, column 3) and then one of its target
+    # (write_call, column 4), in event order: replay the tiles' call counters. Each mini-batch first
+    # spends one call of the gradient tile (3) on its update, then the events of its transfer point.
+    calls = [0, 0, 0, 0]
+    for (ev, _, _), after in zip(recorder, counters_after):
+        calls[3] += 1
+        for e in ev:
+            assert e[3] == calls[e[0]], (e, calls)
+            calls[e[0]] += 1
+            assert e[4] == calls[e[1]], (e, calls)
+            calls[e[1]] += 1
+        assert calls == after
+    # the batch-4 chain 3 -> 2 -> 1 -> 0: a tile written by one event is read by the next with its next call
     ev = recorder[3][0]
-    assert [e[3] for e in ev] == sorted(e[3] for e in ev) or len({e[0] for e in ev}) == len(ev)
+    assert ev[0][4] + 1 == ev[1][3] and ev[1][4] + 1 == ev[2][3]
     assert recorder[0][2]["kind"] == "direct" and recorder[0][2]["transpose"] is False
 
 

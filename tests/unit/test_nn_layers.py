@@ -36,8 +36,9 @@ def _assert_same_state(a, b):
     (lambda: AnalogLinear(4, 3), torch.rand(2, 4, dtype=torch.float64), "input must have the layer's dtype torch.float32"),
     (lambda: AnalogConv2d(3, 2, 3), torch.rand(3, 8), r"input must have shape \[N, C, H, W\] or \[C, H, W\]"),
     (lambda: AnalogConv2d(3, 2, 3), torch.rand(2, 4, 8, 8), "input must have in_channels=3 channels; got 4"),
-    (lambda: AnalogConv2d(3, 2, 5), torch.rand(1, 3, 4, 4), "smaller than the dilated kernel"),
+    (lambda: AnalogConv2d(3, 2, 5), torch.rand(1, 3, 4, 4), "at least as large as the dilated kernel"),
     (lambda: AnalogConv1d(2, 2, 3), torch.rand(2, 2, 4, 4), r"input must have shape \[N, C, L\] or \[C, L\]"),
+    (lambda: AnalogConv2d(1, 2, 1, padding=1), torch.rand(2, 1, 1, 0), "input must have non-zero spatial dimensions"),
     (lambda: AnalogLinear(4, 3), torch.tensor([[0.0, float("nan"), 0.0, 0.0]]), "input must be finite"),
 ])
 def test_bad_input_raises_and_leaves_tiles_untouched(make, x, match):
@@ -224,3 +225,13 @@ def test_layers_build_the_runtime_of_the_configured_algorithm():
     xbarsim.optim.AnalogSGD(model.parameters(), lr=0.1).step()
     assert any(not torch.equal(layer.get_weights()[0], w) for layer, w in zip((model[0], model[2]), w0))
     assert signal_warm_start(model) == 2  # the training loop's hook reaches the tiles inside layers
+
+
+def test_conv_with_an_empty_batch_matches_torch():
+    """Found by tests/fuzz: a batch of 0 images failed in a reshape (torch's Conv2d returns an empty output)."""
+    conv = AnalogConv2d(2, 3, 2, padding=1)
+    x = torch.rand(0, 2, 4, 4, requires_grad=True)
+    y = conv(x)
+    assert y.shape == torch.nn.Conv2d(2, 3, 2, padding=1)(x).shape == (0, 3, 5, 5)
+    y.sum().backward()
+    assert x.grad.shape == x.shape

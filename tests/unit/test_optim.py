@@ -191,7 +191,7 @@ def test_non_finite_gradient_is_rejected_when_recorded():
     opt = AnalogSGD(analog.parameters(), lr=0.1)
     before = [w.clone() for w in _weights(analog)]
     out = analog(torch.randn(3, 5, dtype=F64))
-    with pytest.raises(ValueError, match=r"AnalogLinear backward: grad_output must be finite"):
+    with pytest.raises(ValueError, match=r"AnalogLinear.backward: grad_output must be finite"):
         (out * float("nan")).sum().backward()
     assert not analog[0].has_recorded_batch() and not analog[2].has_recorded_batch()
     with pytest.raises(RuntimeError, match="no gradients"):

@@ -14,6 +14,7 @@ import xbarsim
 from xbarsim import TileConfig, UpdateConfig, devices, presets
 from xbarsim.ops import update as U
 
+
 F64 = torch.float64
 
 
@@ -370,3 +371,34 @@ def test_results_do_not_depend_on_the_thread_count(tmp_path):
         outs.append(torch.load(path))
     for a, b in zip(*outs):
         assert torch.equal(a, b)
+
+
+# --- found by tests/fuzz: arguments of the op that used to reach pybind11 or torch unchecked ----------
+
+@pytest.mark.parametrize("kw, exc, match", [
+    (dict(seed=2**64), ValueError, r"pulsed_update: seed must be an int in \[0, 2\*\*64\)"),
+    (dict(seed=-1), ValueError, "pulsed_update: seed must be an int"),
+    (dict(call=2**48), ValueError, r"pulsed_update: call must be an int in \[0, 2\*\*48\)"),
+    (dict(call=1.5), TypeError, "pulsed_update: call must be an int"),
+    (dict(persistent=torch.zeros(5, 7, dtype=torch.float16)), TypeError, "pulsed_update: persistent must have dtype"),
+    (dict(persistent=torch.zeros(5, 7, dtype=F64, device="meta")), ValueError, "pulsed_update: persistent must be on"),
+    (dict(persistent=torch.zeros(7, 5, dtype=F64).t()), ValueError, "pulsed_update: persistent must be contiguous"),
+    (dict(counters=torch.zeros(4)), TypeError, "pulsed_update: counters must have dtype torch.int64"),
+    (dict(counters=[0, 0, 0, 0]), TypeError, "pulsed_update: counters must be a torch.Tensor"),
+    (dict(piecewise="table"), TypeError, "pulsed_update: piecewise must be a pair of tensors"),
+    (dict(piecewise=(torch.ones(2, dtype=F64), torch.ones(3, dtype=F64))), ValueError,
+     "pulsed_update: piecewise must hold two tables of the same length"),
+    (dict(piecewise=(torch.ones(2, dtype=torch.float16),) * 2), TypeError,
+     r"pulsed_update: piecewise\[0\] must have dtype"),
+])
+def test_op_state_arguments_are_checked_by_name(kw, exc, match):
+    dev = devices.PiecewiseStep(write_noise_std=1.0)
+    cells = U.populate_device(dev, 5, 7, seed=1, dtype=F64)
+    weight = torch.zeros(5, 7, dtype=F64)
+    args = dict(update=UpdateConfig(), cells=cells, seed=1, call=0, persistent=torch.zeros(5, 7, dtype=F64),
+                counters=torch.zeros(4, dtype=torch.int64))
+    args.update(kw)
+    args["device_model"] = dev
+    with pytest.raises(exc, match=match):
+        xbarsim.ops.pulsed_update(weight, *batch(), 0.5, **args)
+    assert not weight.any()

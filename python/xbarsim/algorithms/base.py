@@ -20,6 +20,7 @@ import torch
 from ..config import TileConfig
 from ..config.algorithms import SingleTile
 from ..config.seeds import child_seed
+from ..ops import _checks
 from ..ops import transfer as _transfer
 from ..ops import true_divide
 from ..ops import update as _update
@@ -122,12 +123,8 @@ class MultiTile(Tile):
     def set_tile_weights(self, weights: torch.Tensor) -> None:
         """Set every physical tile (``[n_tiles, out_size, in_size]``, clipped to the cells' bounds)."""
         where = f"{type(self).__name__}.set_tile_weights"
-        if not isinstance(weights, torch.Tensor) or tuple(weights.shape) != (self.n_tiles, self.out_size,
-                                                                              self.in_size):
-            raise ValueError(f"{where}: weights must have shape [n_tiles={self.n_tiles}, {self.out_size}, "
-                             f"{self.in_size}]")
-        if not bool(torch.isfinite(weights).all()):
-            raise ValueError(f"{where}: weights must be finite; got NaN or inf")
+        _checks.check_weights(where, "weights", weights, (("n_tiles", self.n_tiles), ("out_size", self.out_size),
+                                                          ("in_size", self.in_size)))
         for k, tile in enumerate(self.tiles):
             tile.set_weights(weights[k].to(self.weight.device, self.weight.dtype))
         self.refresh_weight()

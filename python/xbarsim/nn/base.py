@@ -43,7 +43,7 @@ from ..config.seeds import check_seed, child_seed
 from ..errors import CheckpointMismatchError
 from ..ops import _library
 from ..ops import update as _update
-from ..ops._checks import check_finite
+from ..ops._checks import check_device, check_finite, check_weights
 from ..tile import Tile
 from ..tile.base import counted_read
 from ._autograd import LOG_ALL, LOG_LATEST, LOG_NONE, AnalogMatmul, ForwardLog, LoggedForward, in_backward_pass
@@ -78,6 +78,16 @@ def analog_layers(module: torch.nn.Module) -> Iterator[tuple[str, "AnalogLayerBa
 def draw_seed() -> int:
     """A layer seed from torch's default generator, so ``torch.manual_seed`` fixes it."""
     return int(torch.randint(0, 2**62, (1,), dtype=torch.int64).item())
+
+
+def check_placement(name: str, device: Any, dtype: Any) -> tuple[torch.device | None, torch.dtype]:
+    """The ``device`` and ``dtype`` arguments of a layer constructor, checked before anything is
+    allocated with them: a cpu or cuda device (or None), float32 or float64 (None: torch's default)."""
+    device = check_device(name, "device", device)
+    dtype = torch.get_default_dtype() if dtype is None else dtype
+    if dtype not in (torch.float32, torch.float64):
+        raise TypeError(f"{name}: dtype must be torch.float32 or torch.float64; got {dtype}")
+    return device, dtype
 
 
 class AnalogLayerBase(torch.nn.Module):
@@ -122,9 +132,7 @@ class AnalogLayerBase(torch.nn.Module):
             if not isinstance(value, bool):
                 raise TypeError(f"{name}: {flag} must be a bool; got {value!r}")
         seed = check_seed(name, draw_seed() if seed is None else seed)
-        dtype = torch.get_default_dtype() if dtype is None else dtype
-        if dtype not in (torch.float32, torch.float64):
-            raise TypeError(f"{name}: dtype must be torch.float32 or torch.float64; got {dtype}")
+        device, dtype = check_placement(name, device, dtype)
 
         self.in_size = in_size
         self.out_size = out_size
@@ -290,23 +298,12 @@ class AnalogLayerBase(torch.nn.Module):
             self.bias.copy_(bias)
 
     def _check_matrix(self, weight: Any, bias: Any, name: str) -> None:
-        if not isinstance(weight, torch.Tensor):
-            raise TypeError(f"{name}: weight must be a torch.Tensor; got {type(weight).__name__}")
-        if tuple(weight.shape) != (self.out_size, self.in_size):
-            raise ValueError(f"{name}: weight must have shape [{self.out_size}, {self.in_size}]; "
-                             f"got {tuple(weight.shape)}")
+        check_weights(name, "weight", weight, (self.out_size, self.in_size))
         has_bias = self.analog_bias or self.bias is not None
         if bias is not None:
             if not has_bias:
                 raise ValueError(f"{name}: bias must be None for a layer without bias; got a tensor")
-            if not isinstance(bias, torch.Tensor):
-                raise TypeError(f"{name}: bias must be a torch.Tensor; got {type(bias).__name__}")
-            if tuple(bias.shape) != (self.out_size,):
-                raise ValueError(f"{name}: bias must have shape [{self.out_size}]; got {tuple(bias.shape)}")
-            if not bool(torch.isfinite(bias).all()):
-                raise ValueError(f"{name}: bias must be finite; got NaN or inf")
-        if not bool(torch.isfinite(weight).all()):
-            raise ValueError(f"{name}: weight must be finite; got NaN or inf")
+            check_weights(name, "bias", bias, (self.out_size,))
 
     # --- device processes (analog-tile.md §3.5: applied only on request) ----------------------------
     @torch.no_grad()
@@ -426,7 +423,7 @@ class AnalogLayerBase(torch.nn.Module):
         Both halves of a record are validated when they arrive (x by the forward, d here), so the
         optimizer can apply every layer's batch without re-reading them.
         """
-        check_finite(type(self).__name__ + " backward", "grad_output", d)
+        check_finite(type(self).__name__ + ".backward", "grad_output", d)
         d = d.contiguous()
         grad_input = self._backward_reads(d, weights, counters, nm_states) if need_grad_input else x.new_empty((0,))
         self._records.append((x.clone(), d.clone()) if copy_record else (x, d))

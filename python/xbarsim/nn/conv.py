@@ -12,7 +12,7 @@ import torch
 
 from ..config import MappingConfig, TileConfig
 from . import functional as AF
-from .base import AnalogLayerBase
+from .base import AnalogLayerBase, check_placement
 
 __all__ = ["AnalogConv1d", "AnalogConv2d"]
 
@@ -56,6 +56,7 @@ class _AnalogConvNd(AnalogLayerBase):
         else:
             padding = _tuple(padding, n, "padding", cls, 0)
         in_size = in_channels * math.prod(kernel_size)
+        device, dtype = check_placement(cls, device, dtype)
         weight, init_bias = self._initial_weights(in_channels, out_channels, kernel_size, bias, device, dtype)
         super().__init__(in_size, out_channels, bias=bias, config=config, mapping=mapping,
                          digital_bias=digital_bias, eval_noise_free=eval_noise_free, seed=seed,
@@ -92,8 +93,8 @@ class _AnalogConvNd(AnalogLayerBase):
         cls = type(self).__name__
         out = AF.conv_output_size(x.shape[2:], kernel, stride, before, after, dilation)
         if any(o < 1 for o in out):
-            raise ValueError(f"{cls}: input spatial size {tuple(x.shape[2:])[-self._nd:]} is smaller than the "
-                             f"dilated kernel; got output size {out[-self._nd:]}")
+            raise ValueError(f"{cls}: input must be at least as large as the dilated kernel (after padding); "
+                             f"got spatial size {tuple(x.shape[2:])[-self._nd:]}, output size {out[-self._nd:]}")
         return AF.analog_conv2d(x, self, self.bias, kernel, stride, before, after, dilation)
 
     def _check_conv_input(self, input: torch.Tensor) -> bool:
@@ -107,6 +108,8 @@ class _AnalogConvNd(AnalogLayerBase):
         if channels != self.in_channels:
             raise ValueError(f"{cls}: input must have in_channels={self.in_channels} channels; got {channels} "
                              f"(input shape {tuple(input.shape)})")
+        if any(s == 0 for s in input.shape[-n:]):  # torch's unfold rejects them (a batch of 0 is fine)
+            raise ValueError(f"{cls}: input must have non-zero spatial dimensions; got {tuple(input.shape)}")
         return input.dim() == n + 2
 
     def get_weights(self) -> tuple[torch.Tensor, Optional[torch.Tensor]]:

@@ -70,5 +70,5 @@ def analog_conv2d(input: torch.Tensor, layer: "AnalogLayerBase", bias: Optional[
     cols = F.unfold(input, kernel_size, dilation=dilation, padding=before, stride=stride)  # [N, C·k, L]
     x = cols.transpose(1, 2).reshape(-1, cols.shape[1])  # one row per patch of every image
     y = layer.scale_output(layer.analog_matmul(x))  # [N·L, out]
-    y = y.reshape(n, -1, layer.out_size).transpose(1, 2).reshape(n, layer.out_size, *out_hw)
+    y = y.reshape(n, cols.shape[2], layer.out_size).transpose(1, 2).reshape(n, layer.out_size, *out_hw)  # N may be 0
     return y if bias is None else y + bias.reshape(1, -1, 1, 1)

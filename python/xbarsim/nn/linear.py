@@ -8,7 +8,7 @@ import torch
 
 from ..config import MappingConfig, TileConfig
 from . import functional as AF
-from .base import AnalogLayerBase
+from .base import AnalogLayerBase, check_placement
 
 __all__ = ["AnalogLinear"]
 
@@ -55,6 +55,7 @@ class AnalogLinear(AnalogLayerBase):
         for name, value in (("in_features", in_features), ("out_features", out_features)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"AnalogLinear: {name} must be a positive int; got {value!r}")
+        device, dtype = check_placement("AnalogLinear", device, dtype)
         weight, init_bias = self._initial_weights(in_features, out_features, bias, device, dtype)
         super().__init__(in_features, out_features, bias=bias, config=config, mapping=mapping,
                          digital_bias=digital_bias, eval_noise_free=eval_noise_free, seed=seed,

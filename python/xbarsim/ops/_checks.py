@@ -23,6 +23,8 @@ __all__ = [
     "check_int",
     "check_number",
     "check_instance",
+    "check_device",
+    "check_weights",
     "shape_str",
 ]
 
@@ -170,6 +172,34 @@ def check_number(fn: str, name: str, value: object, *, finite: bool = True) -> f
     if math.isnan(value) or (finite and math.isinf(value)):
         raise ValueError(f"{fn}: {name} must be a finite number; got {value!r}")
     return float(value)
+
+
+def check_device(fn: str, name: str, value: object) -> torch.device | None:
+    """Check a device argument (None, a torch.device, a device string or index) of a constructor: it must
+    name a cpu or cuda device. Returns it as a torch.device (None stays None: torch's default)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (torch.device, str, int)):
+        raise TypeError(f"{fn}: {name} must be a torch.device, a device string or None; got {value!r}")
+    try:
+        device = torch.device(value)
+    except (RuntimeError, ValueError, TypeError):
+        raise ValueError(f"{fn}: {name} must be a cpu or cuda device; got {value!r}") from None
+    if device.type not in SUPPORTED_DEVICE_TYPES:
+        raise ValueError(f"{fn}: {name} must be a cpu or cuda device; got {device}")
+    return device
+
+
+def check_weights(fn: str, name: str, value: object, shape: Sequence) -> torch.Tensor:
+    """Weights handed to a ``set_weights``: a floating-point tensor of ``shape`` on a cpu or cuda device,
+    with finite values (always checked: they become state). Returns it."""
+    check_tensor(fn, name, value, shape=shape)
+    assert isinstance(value, torch.Tensor)
+    if not value.is_floating_point():
+        raise TypeError(f"{fn}: {name} must be a floating-point tensor; got {value.dtype}")
+    if not bool(torch.isfinite(value).all()):
+        raise ValueError(f"{fn}: {name} must be finite; got NaN or inf")
+    return value
 
 
 def check_instance(fn: str, name: str, value: object, cls: type) -> None:

@@ -67,39 +67,41 @@ def max_bm_rounds(io: IOConfig, transpose: bool = False) -> int:
     return int(_core.io_bm_max_rounds(io_params(io, transpose)))
 
 
-def _validate(x, weight, io, transpose, seed, call, nm_state, alpha) -> None:
-    _checks.check_instance(_FN, "io", io, IOConfig)
-    _checks.check_tensor(_FN, "weight", weight, ndim=2, dtype=_checks.FLOAT_DTYPES)
+def _validate(x, weight, io, transpose, seed, call, nm_state, alpha, fn=_FN, x_name="x") -> None:
+    _checks.check_instance(fn, "io", io, IOConfig)
+    _checks.check_tensor(fn, "weight", weight, ndim=2, dtype=_checks.FLOAT_DTYPES)
     out_size, in_size = weight.shape
     if out_size < 1 or in_size < 1:
-        raise ValueError(f"{_FN}: weight must have shape [out_size >= 1, in_size >= 1]; "
+        raise ValueError(f"{fn}: weight must have shape [out_size >= 1, in_size >= 1]; "
                          f"got {_checks.shape_str(weight.shape)}")
     if not isinstance(transpose, bool):
-        raise TypeError(f"{_FN}: transpose must be a bool; got {transpose!r}")
+        raise TypeError(f"{fn}: transpose must be a bool; got {transpose!r}")
     lines = ("out_size", out_size) if transpose else ("in_size", in_size)
-    _checks.check_tensor(_FN, "x", x, dtype=_checks.FLOAT_DTYPES, device=weight.device)
+    _checks.check_tensor(fn, x_name, x, dtype=_checks.FLOAT_DTYPES, device=weight.device)
     if x.dim() < 1 or x.shape[-1] != lines[1]:
-        raise ValueError(f"{_FN}: x must have shape [..., {lines[0]}={lines[1]}]; got {_checks.shape_str(x.shape)}")
+        raise ValueError(f"{fn}: {x_name} must have shape [..., {lines[0]}={lines[1]}]; "
+                         f"got {_checks.shape_str(x.shape)}")
     if x.dtype != weight.dtype:
-        raise TypeError(f"{_FN}: x must have the dtype of weight ({weight.dtype}); got {x.dtype}")
-    _checks.check_finite(_FN, "weight", weight)
-    _checks.check_int(_FN, "seed", seed, 0, 2**64)
-    _checks.check_int(_FN, "call", call, 0, 2**48)
-    _checks.check_number(_FN, "alpha", alpha)
+        raise TypeError(f"{fn}: {x_name} must have the dtype of weight ({weight.dtype}); got {x.dtype}")
+    _checks.check_finite(fn, "weight", weight)
+    _checks.check_int(fn, "seed", seed, 0, 2**64)
+    _checks.check_int(fn, "call", call, 0, 2**48)
+    _checks.check_number(fn, "alpha", alpha)
     if not io.is_perfect and io.noise_management == "average_abs_max":
         if nm_state is None:
-            raise ValueError(f"{_FN}: nm_state must be a tensor of shape (1,) holding the running maximum "
+            raise ValueError(f"{fn}: nm_state must be a tensor of shape (1,) holding the running maximum "
                              "when noise_management='average_abs_max'; got None")
-        _checks.check_tensor(_FN, "nm_state", nm_state, shape=(1,), dtype=weight.dtype, device=weight.device)
+        _checks.check_tensor(fn, "nm_state", nm_state, shape=(1,), dtype=weight.dtype, device=weight.device)
         if not nm_state.is_contiguous():
-            raise ValueError(f"{_FN}: nm_state must be contiguous; got strides {tuple(nm_state.stride())}")
+            raise ValueError(f"{fn}: nm_state must be contiguous; got strides {tuple(nm_state.stride())}")
     elif nm_state is not None:
-        _checks.check_tensor(_FN, "nm_state", nm_state, shape=(1,), dtype=weight.dtype, device=weight.device)
+        _checks.check_tensor(fn, "nm_state", nm_state, shape=(1,), dtype=weight.dtype, device=weight.device)
 
 
 @torch.no_grad()
 def analog_mvm(x: torch.Tensor, weight: torch.Tensor, io: IOConfig, transpose: bool = False, *, seed: int = 0,
-               call: int = 0, nm_state: torch.Tensor | None = None, alpha: float = 1.0) -> torch.Tensor:
+               call: int = 0, nm_state: torch.Tensor | None = None, alpha: float = 1.0, where: str = _FN,
+               x_name: str = "x") -> torch.Tensor:
     """Analog matrix-vector product through the read path of one direction.
 
     Forward (``transpose=False``): ``y = W x`` per vector, with noise management, DAC, weight/output
@@ -120,6 +122,8 @@ def analog_mvm(x: torch.Tensor, weight: torch.Tensor, io: IOConfig, transpose: b
         nm_state: running maximum ``[1]`` of ``average_abs_max`` noise management (updated in place,
             per vector in sample order; < 0 means not initialised). Required for that mode only.
         alpha: the tile's digital weight scale (multiplies the output like ``out_scale``). Default 1.
+        where, x_name: the callable and the name of ``x`` in error messages (a tile's ``backward(d)``
+            reports ``AnalogTile.backward: d must ...``). Defaults "analog_mvm", "x".
 
     Returns:
         ``y[..., out_size]`` (``z[..., in_size]`` with ``transpose``), dtype and device of ``x``.
@@ -137,12 +141,12 @@ def analog_mvm(x: torch.Tensor, weight: torch.Tensor, io: IOConfig, transpose: b
 
     Spec: analog-tile.md §1.3–§1.6.
     """
-    _validate(x, weight, io, transpose, seed, call, nm_state, alpha)
+    _validate(x, weight, io, transpose, seed, call, nm_state, alpha, where, x_name)
     w = weight.t() if not transpose else weight  # x_flat @ w is the ideal product
     gain = io.out_scale * float(alpha)
     with _full_fp32_gemm(x.device):
         if io.is_perfect:
-            _checks.check_finite(_FN, "x", x)
+            _checks.check_finite(where, x_name, x)
             y = torch.matmul(x, w)
             return y if gain == 1.0 else y.mul_(gain)
         lead = x.shape[:-1]
@@ -151,7 +155,7 @@ def analog_mvm(x: torch.Tensor, weight: torch.Tensor, io: IOConfig, transpose: b
             xf = xf.contiguous()
         y = torch.empty(xf.shape[0], w.shape[1], dtype=x.dtype, device=x.device)
         if xf.shape[0] > 0:
-            _checks.check_finite(_FN, "x", xf)
+            _checks.check_finite(where, x_name, xf)
             _ReadPath(io, transpose, xf, w, seed, call, gain).run(y, nm_state)
         return y.reshape(*lead, w.shape[1])
 

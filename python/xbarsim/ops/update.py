@@ -135,7 +135,7 @@ def column_mask(columns: object, in_size: int, device: torch.device, where: str)
     an integer tensor of indices or a bool tensor ``[in_size]``. Negative indices count from the end."""
     if isinstance(columns, torch.Tensor) and columns.dtype == torch.bool:
         if tuple(columns.shape) != (in_size,):
-            raise ValueError(f"{where}: a bool columns mask must have shape [in_size={in_size}]; "
+            raise ValueError(f"{where}: columns must have shape [in_size={in_size}] as a bool mask; "
                              f"got {tuple(columns.shape)}")
         return columns.to(device=device, dtype=torch.uint8)
     if isinstance(columns, torch.Tensor):
@@ -235,6 +235,33 @@ def check_update_batch(x: object, d: object, lr: object, like: torch.Tensor,
     return xb, db, lr
 
 
+def _check_state_args(where: str, weight: torch.Tensor, persistent: object, counters: object,
+                      piecewise: object) -> None:
+    """The optional tensors the update writes or reads besides x and d: like the weight (persistent,
+    piecewise tables) or int64[4] (counters), on the weight's device, contiguous."""
+    out_size, in_size = weight.shape
+    if persistent is not None:
+        _checks.check_tensor(where, "persistent", persistent, shape=(("out_size", out_size), ("in_size", in_size)),
+                             dtype=weight.dtype, device=weight.device)
+    if counters is not None:
+        _checks.check_tensor(where, "counters", counters, shape=(len(COUNTER_NAMES),), dtype=torch.int64,
+                             device=weight.device)
+    if piecewise is not None:
+        if not isinstance(piecewise, (tuple, list)) or len(piecewise) != 2:
+            raise TypeError(f"{where}: piecewise must be a pair of tensors (piecewise_up, piecewise_down); "
+                            f"got {type(piecewise).__name__}")
+        for k, t in enumerate(piecewise):
+            _checks.check_tensor(where, f"piecewise[{k}]", t, ndim=1, dtype=weight.dtype, device=weight.device)
+        lengths = [t.shape[0] for t in piecewise]
+        if lengths[0] < 1 or lengths[0] != lengths[1]:
+            raise ValueError(f"{where}: piecewise must hold two tables of the same length >= 1; "
+                             f"got {lengths[0]} and {lengths[1]}")
+    for name, t in (("persistent", persistent), ("counters", counters),
+                    *(() if piecewise is None else (("piecewise[0]", piecewise[0]), ("piecewise[1]", piecewise[1])))):
+        if t is not None and not t.is_contiguous():  # type: ignore[union-attr]
+            raise ValueError(f"{where}: {name} must be contiguous")
+
+
 @torch.no_grad()
 def pulsed_update(weight: torch.Tensor, x: torch.Tensor, d: torch.Tensor, lr: float, *, update: UpdateConfig,
                   device_model: PulsedDevice, cells: Mapping[str, torch.Tensor], seed: int, call: int,
@@ -265,12 +292,13 @@ def pulsed_update(weight: torch.Tensor, x: torch.Tensor, d: torch.Tensor, lr: fl
         where: the callable named in error messages.
 
     Raises:
-        TypeError, ValueError: bad argument types, shapes, devices, non-finite values or lr; the
-            weights are unchanged.
+        TypeError, ValueError: bad argument types, shapes, devices, non-finite values or lr, seed not
+            an int in [0, 2**64) or call not an int in [0, 2**48); the weights are unchanged.
 
     Spec: analog-tile.md §2, §3.
     """
-    xb, db, lr = _check_pulsed_update(weight, x, d, lr, update, device_model, cells, where)
+    xb, db, lr = _check_pulsed_update(weight, x, d, lr, update, device_model, cells, where, seed=seed, call=call,
+                                      persistent=persistent, counters=counters, piecewise=piecewise)
     if lr == 0.0 or xb.shape[0] == 0:
         return
     if update.pulse_type in ("none", "none_with_device"):
@@ -296,16 +324,23 @@ def pulsed_update(weight: torch.Tensor, x: torch.Tensor, d: torch.Tensor, lr: fl
 
 
 def _check_pulsed_update(weight: object, x: object, d: object, lr: object, update: object, device_model: object,
-                         cells: object, where: str) -> tuple[torch.Tensor, torch.Tensor, float]:
+                         cells: object, where: str, *, seed: object = 0, call: object = 0, persistent: object = None,
+                         counters: object = None,
+                         piecewise: object = None) -> tuple[torch.Tensor, torch.Tensor, float]:
     """Every check of :func:`pulsed_update`, before anything changes; returns the flattened batch and lr."""
     if not isinstance(weight, torch.Tensor) or weight.dim() != 2 or weight.dtype not in (torch.float32, torch.float64):
         raise TypeError(f"{where}: weight must be a 2-D float32 or float64 tensor")
     if not weight.is_contiguous():
         raise ValueError(f"{where}: weight must be contiguous")
+    if weight.device.type not in _checks.SUPPORTED_DEVICE_TYPES:
+        raise ValueError(f"{where}: weight must be on a cpu or cuda device; got {weight.device}")
     if not isinstance(update, UpdateConfig):
         raise TypeError(f"{where}: update must be an UpdateConfig; got {type(update).__name__}")
     if not isinstance(device_model, PulsedDevice):
         raise TypeError(f"{where}: device_model must be a PulsedDevice; got {type(device_model).__name__}")
+    _checks.check_int(where, "seed", seed, 0, 2**64)
+    _checks.check_int(where, "call", call, 0, 2**48)
+    _check_state_args(where, weight, persistent, counters, piecewise)
     xb, db, lr = check_update_batch(x, d, lr, weight, where)
     if update.is_pulsed() and lr != 0.0:
         bl_max = _core.update_bl_max(lr, device_model.granularity(), update.desired_bl, update.fixed_bl,

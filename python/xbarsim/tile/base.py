@@ -25,19 +25,23 @@ import torch
 
 from ..config import IOConfig, TileConfig
 from ..config.seeds import check_seed
+from ..ops import _checks
 from ..ops import mvm as _mvm
 
 __all__ = ["Tile", "counted_read", "check_tile_shape"]
 
 
 def counted_read(io: IOConfig, x: torch.Tensor, weight: torch.Tensor, *, seed: int, counter: torch.Tensor,
-                 nm_state: torch.Tensor, transpose: bool) -> torch.Tensor:
+                 nm_state: torch.Tensor, transpose: bool, where: str = "analog_mvm",
+                 x_name: str = "x") -> torch.Tensor:
     """One analog read keyed by the current value of ``counter``, which then advances by one.
 
     The counter advances only after the read succeeded, so a rejected input changes nothing. Every
-    read of a tile, the layers' custom ops included, goes through here.
+    read of a tile, the layers' custom ops included, goes through here. ``where`` and ``x_name`` name
+    the callable and the input in error messages (``AnalogTile.backward: d must ...``).
     """
-    out = _mvm.analog_mvm(x, weight, io, transpose, seed=seed, call=int(counter), nm_state=nm_state)
+    out = _mvm.analog_mvm(x, weight, io, transpose, seed=seed, call=int(counter), nm_state=nm_state, where=where,
+                          x_name=x_name)
     counter.add_(1)
     return out
 
@@ -84,6 +88,7 @@ class Tile(torch.nn.Module, metaclass=abc.ABCMeta):
         check_seed(name, seed)
         if dtype not in (torch.float32, torch.float64):
             raise TypeError(f"{name}: dtype must be torch.float32 or torch.float64; got {dtype}")
+        device = _checks.check_device(name, "device", device)
         self.out_size = out_size
         self.in_size = in_size
         self.config = config
@@ -111,12 +116,14 @@ class Tile(torch.nn.Module, metaclass=abc.ABCMeta):
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
         """Analog forward ``y = W x`` through the forward IOConfig (analog-tile.md §1.3)."""
         return counted_read(self.config.forward, x, self.weight, seed=self.seed, counter=self.rng_counter,
-                            nm_state=self.nm_running_max[0:1], transpose=False)
+                            nm_state=self.nm_running_max[0:1], transpose=False,
+                            where=f"{type(self).__name__}.forward")
 
     def backward(self, d: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
         """Analog backward ``z = Wᵀ d`` through the backward IOConfig, bound management off (§1.4)."""
         return counted_read(self.config.backward.for_backward(), d, self.weight, seed=self.seed,
-                            counter=self.rng_counter, nm_state=self.nm_running_max[1:2], transpose=True)
+                            counter=self.rng_counter, nm_state=self.nm_running_max[1:2], transpose=True,
+                            where=f"{type(self).__name__}.backward", x_name="d")
 
     # --- weights -------------------------------------------------------------------------------------
     def get_weights(self) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
@@ -140,16 +147,9 @@ class Tile(torch.nn.Module, metaclass=abc.ABCMeta):
             self._program(weight.detach())
 
     def check_weights(self, weight: Any, where: str) -> None:
-        """TypeError/ValueError unless ``weight`` is a finite tensor ``[out_size, in_size]``."""
-        if not isinstance(weight, torch.Tensor):
-            raise TypeError(f"{where}: weight must be a torch.Tensor; got {type(weight).__name__}")
-        if tuple(weight.shape) != (self.out_size, self.in_size):
-            raise ValueError(f"{where}: weight must have shape [out_size={self.out_size}, "
-                             f"in_size={self.in_size}]; got {tuple(weight.shape)}")
-        if not weight.is_floating_point():
-            raise TypeError(f"{where}: weight must be a floating-point tensor; got {weight.dtype}")
-        if not bool(torch.isfinite(weight).all()):
-            raise ValueError(f"{where}: weight must be finite; got NaN or inf")
+        """TypeError/ValueError unless ``weight`` is a finite floating-point tensor ``[out_size, in_size]``
+        on a cpu or cuda device (a meta tensor has no values to check)."""
+        _checks.check_weights(where, "weight", weight, (("out_size", self.out_size), ("in_size", self.in_size)))
 
     @abc.abstractmethod
     def _program(self, weight: torch.Tensor) -> None:
