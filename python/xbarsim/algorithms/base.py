@@ -63,6 +63,7 @@ class MultiTile(Tile):
             AnalogTile(out_size, in_size, self.sub_config(k), child_seed(seed, k), device=device, dtype=dtype)
             for k in range(n))
         self._prepared: _transfer.PreparedTiles | None = None  # native arguments of the tiles (a cache)
+        self._prepared_key: tuple = ()
         self._register_algorithm_state(device=device, dtype=dtype)
         self.refresh_weight()
 
@@ -71,15 +72,29 @@ class MultiTile(Tile):
 
     # --- native arguments of the tiles (a cache, rebuilt whenever a tensor changes) -------------------
     def prepared_tiles(self) -> _transfer.PreparedTiles:
-        """The tiles' native transfer arguments, rebuilt when any of their tensors, devices or seeds changed."""
-        tiles = [transfer_tile(t) for t in self.tiles]
-        if self._prepared is None or self._prepared.key != _transfer.tiles_key(tiles):
-            self._prepared = _transfer.PreparedTiles(tiles)
+        """The tiles' native transfer arguments, rebuilt when any of their tensors or seeds changed."""
+        key = self._tiles_tensor_key()
+        if self._prepared is None or self._prepared_key != key:
+            self._prepared = _transfer.PreparedTiles([transfer_tile(t) for t in self.tiles])
+            self._prepared_key = key
         return self._prepared
+
+    def _tiles_tensor_key(self) -> tuple:
+        """Identity and address of every buffer of every physical tile (weights, counters, cells, tables)
+        and the seeds: cheap to build on every update, and different whenever a view could be stale
+        (``.to()``, ``load_state_dict(assign=True)``, a buffer replaced or its storage swapped)."""
+        key: list = []
+        for tile in self.tiles:
+            for buffers in (tile._buffers, tile.device_state._buffers):
+                for value in buffers.values():
+                    key += (id(value), 0 if value is None else value.data_ptr())
+            key.append(tile.seed)
+        return tuple(key)
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
         state["_prepared"] = None  # views are not copyable; they are rebuilt on use
+        state["_prepared_key"] = ()
         return state
 
     # --- configuration ---------------------------------------------------------------------------
