@@ -165,7 +165,7 @@ def test_reproduce_toy_writes_a_report_and_plots(tmp_path):
                    "--out", str(out))
     assert res.returncode == 0, res.stderr
     report = (out / "report.md").read_text()
-    assert "| paper | noisy | 2 |" in report and "| theory | noise-free | 1 |" in report
+    assert "| paper | noisy | 200 | 3 | 1 | 2 |" in report and "| theory | noise-free | 200 | 3 | 1 | 1 |" in report
     assert len(list(out.glob("*.png"))) == 4 and len(list(out.glob("*.json"))) == 4
 
 

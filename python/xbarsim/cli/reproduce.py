@@ -45,6 +45,10 @@ def add_parsers(sub) -> None:
     p.add_argument("--variant", choices=("code", "text"), help="preset variant (default code)")
     p.add_argument("--steps", type=int, default=40000, help="toy: steps per run")
     p.add_argument("--targets", type=int, default=100, help="toy: targets per run")
+    p.add_argument("--variants", nargs="+", choices=("paper", "theory"), default=["paper", "theory"],
+                   help="toy: presets to run (default both)")
+    p.add_argument("--noise", nargs="+", choices=("noisy", "noise-free"), default=["noisy", "noise-free"],
+                   help="toy: devices to run (default both)")
     p.add_argument("--out", type=pathlib.Path, help="output directory (default runs/reproduce-<table>)")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bars (default: only on a terminal)")
@@ -68,9 +72,17 @@ def run_reproduce(args: argparse.Namespace) -> int:
     if args.table == "toy":
         from ..experiments.toy import reproduce
 
+        if args.threads is not None:
+            import torch
+
+            from ..ops import set_num_threads
+
+            torch.set_num_threads(args.threads)
+            set_num_threads(args.threads)
         tiles = tuple(args.tiles) if args.tiles else (1, 2, 3, 4)
         path = reproduce(out, tiles=tiles, steps=args.steps, n_targets=args.targets, seeds=args.seeds,
-                         device=args.device or "cpu")
+                         device=args.device or "cpu", variants=args.variants,
+                         noise=[n == "noisy" for n in args.noise])
         print(f"xbarsim reproduce: wrote {path}")
         return 0
     from ..experiments.report import collect, write_report
