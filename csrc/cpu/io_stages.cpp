@@ -215,7 +215,7 @@ void prologue_by_quads_impl(const IoPrologueArgs& a) {
       for (int64_t j = 0; j < n; ++j)
         lanes[j % kRowLanes] = nm_stat_accumulate(p.noise_management, lanes[j % kRowLanes], x_row[j]);
       for (int st = kRowLanes / 2; st > 0; st >>= 1)
-        for (int l = 0; l < st; ++l) lanes[l] = nm_stat_combine(lanes[l], lanes[l + st]);
+        for (int l = 0; l < st; ++l) lanes[l] = nm_stat_combine(p.noise_management, lanes[l], lanes[l + st]);
       stat = lanes[0];
     }
     T scale_a = a.scale.ptr<T>()[row];
