@@ -24,7 +24,9 @@ PYBIND11_MODULE(_core, m) {
   m.attr("__version__") = XBARSIM_VERSION;
   m.def("built_with_cuda", &xbarsim::built_with_cuda, "True if the CUDA kernels were compiled in.");
   m.def("cuda_device_count", &xbarsim::cuda_device_count,
-        "Number of usable CUDA devices (0 when built without CUDA or none is present).");
+        "Number of usable CUDA devices (0 when built without CUDA, none is present or the runtime fails).");
+  m.def("cuda_runtime_status", &xbarsim::cuda_runtime_status,
+        "'ok' when the CUDA runtime answers; else 'built without CUDA' or the runtime's error name and text.");
   m.def("cpu_isa", []() { return std::string(xbarsim::cpu::cpu_isa_name(xbarsim::cpu::cpu_isa())); },
         "Instruction set the CPU hot loops run with: 'avx512', 'avx2' or 'baseline' (XBARSIM_CPU_ISA, read "
         "at load, forces one; default: the best the CPU has).");
