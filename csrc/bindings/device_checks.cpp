@@ -30,17 +30,17 @@ std::vector<std::string> cell_field_names(DeviceModel model) {
   return out;
 }
 
-void check_cells(const std::string& where, const DeviceCellViews& cells, DeviceModel model, const TensorView& weight) {
+void check_cells(const std::string& what, const DeviceCellViews& cells, DeviceModel model, const TensorView& weight) {
   const uint32_t fields = device_cell_fields(model);
   for (const auto& f : kCellFieldNames) {
     if (!(fields & f.bit)) continue;
     const TensorView& v = cells.*f.member;
-    const std::string what = where + ": cells." + f.name;
+    const std::string name = what + "." + f.name;
     if (v.ndim != 2 || v.shape[0] != weight.shape[0] || v.shape[1] != weight.shape[1])
-      throw py::value_error(what + " must have the weight's shape [out, in]");
-    if (v.dtype != weight.dtype) throw py::type_error(what + " must have the weight's dtype");
-    expect_same_device(v, weight, what.c_str(), "weight");
-    expect_contiguous(v, what.c_str());
+      throw py::value_error(name + " must have the weight's shape [out, in]");
+    if (v.dtype != weight.dtype) throw py::type_error(name + " must have the weight's dtype");
+    expect_same_device(v, weight, name.c_str(), "weight");
+    expect_contiguous(v, name.c_str());
   }
 }
 

@@ -23,8 +23,9 @@ extern const CellFieldName kCellFieldNames[9];
 
 std::vector<std::string> cell_field_names(DeviceModel model);
 
-// Every array the model reads must be a contiguous [out, in] view of the weight's dtype and device.
-void check_cells(const std::string& where, const DeviceCellViews& cells, DeviceModel model, const TensorView& weight);
+// Every array the model reads must be a contiguous [out, in] view of the weight's dtype and device;
+// `what` names the struct in messages ("pulsed_update: cells", "transfer: cells[2]").
+void check_cells(const std::string& what, const DeviceCellViews& cells, DeviceModel model, const TensorView& weight);
 
 // A contiguous floating [rows, cols] view of the weight's dtype and device (rows < 0: any).
 void check_matrix(const std::string& what, const TensorView& v, const TensorView& weight, int64_t rows, int64_t cols);

@@ -140,7 +140,7 @@ PulsedUpdateArgs pulsed_update_args(const TensorView& weight, const TensorView& 
   const int64_t m = x.shape[0];
   check_matrix("pulsed_update: d", d, weight, m, out);
   check_update_scalars(update, lr, granularity);
-  check_cells("pulsed_update", cells, device_model.model, weight);
+  check_cells("pulsed_update: cells", cells, device_model.model, weight);
   check_update_workspace(workspace, weight, update, lr, granularity, m);
   PulsedUpdateArgs a{};
   a.weight = weight;
@@ -187,7 +187,7 @@ void populate_binding(const DeviceCellViews& cells, const DeviceConfigArgs& devi
                       uintptr_t cuda_stream) {
   const TensorView& ref = cells.b_min;
   expect_floating(ref, "populate_device: cells.b_min", 2);
-  check_cells("populate_device", cells, device_model.model, ref);
+  check_cells("populate_device: cells", cells, device_model.model, ref);
   PopulateDeviceArgs a{};
   a.cells = cells;
   a.device = device_model;
@@ -200,7 +200,7 @@ void clip_binding(const TensorView& weight, const DeviceCellViews& cells, const 
                   bool write_noise, uint64_t seed, uint64_t call, std::optional<TensorView> persistent,
                   uintptr_t cuda_stream) {
   expect_floating(weight, "clip_weights: weight", 2);
-  check_cells("clip_weights", cells, device_model.model, weight);
+  check_cells("clip_weights: cells", cells, device_model.model, weight);
   ClipWeightsArgs a{};
   a.weight = weight;
   a.cells = cells;
@@ -220,7 +220,7 @@ void process_binding(const TensorView& weight, const DeviceCellViews& cells,
                      const DeviceConfigArgs& device_model, DeviceProcess process, double alpha, std::optional<TensorView> columns, uint64_t pop_seed,
                      uint64_t seed, uint64_t call, std::optional<TensorView> persistent, uintptr_t cuda_stream) {
   expect_floating(weight, "device_process: weight", 2);
-  check_cells("device_process", cells, device_model.model, weight);
+  check_cells("device_process: cells", cells, device_model.model, weight);
   if (!(alpha >= 0.0) || alpha == std::numeric_limits<double>::infinity())
     throw py::value_error("device_process: alpha must be a finite number >= 0");
   DeviceProcessArgs a{};
