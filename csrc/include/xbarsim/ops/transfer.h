@@ -253,7 +253,7 @@ XB_HD XB_INLINE int32_t transfer_buffer_step(T* h, T gain, T y, T divisor, int32
   t = t < T(0) ? -floor_t(-t) : floor_t(t);  // trunc
   const T cap = T(bl);
   t = t > cap ? cap : (t < -cap ? -cap : t);
-  const int32_t n = static_cast<int32_t>(t);
+  const int32_t n = t == t ? static_cast<int32_t>(t) : 0;  // a NaN read writes nothing (casting NaN is undefined)
   if (forget) *h = n != 0 ? momentum * omega : omega;
   else *h = omega - (T(1) - momentum) * T(n) * divisor;
   return n;
