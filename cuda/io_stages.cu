@@ -173,8 +173,8 @@ __global__ void __launch_bounds__(kScanThreads) io_nm_running_scan_kernel(T* sca
 }
 
 inline unsigned row_blocks(int64_t rows) {
-  // gridDim.x may be up to 2^31 - 1; the kernels also loop, so any cap is correct.
-  const int64_t cap = 1LL << 30;
+  // One block per row up to kMaxGridBlocks (launch.cuh); the kernels loop over further rows.
+  const int64_t cap = cuda_detail::kMaxGridBlocks;
   return static_cast<unsigned>(rows < 1 ? 1 : (rows > cap ? cap : rows));
 }
 
