@@ -14,14 +14,15 @@ static_assert(kRowLanes == 256, "the kernels below are written for 256-thread bl
 
 __device__ __forceinline__ int64_t row_of(const int64_t* rows, int64_t c) { return rows != nullptr ? rows[c] : c; }
 
-// Block-wide maximum of one value per thread (exact in any order). All threads get the result.
+// Block-wide row statistic of one value per thread (a maximum: exact in any order). All threads get
+// the result.
 template <typename T>
-__device__ T block_max(T v, T* red) {
+__device__ T block_stat(NoiseManagement nm, T v, T* red) {
   const int t = threadIdx.x;
   red[t] = v;
   __syncthreads();
   for (int s = kRowLanes / 2; s > 0; s >>= 1) {
-    if (t < s) red[t] = nm_stat_combine(red[t], red[t + s]);
+    if (t < s) red[t] = nm_stat_combine(nm, red[t], red[t + s]);
     __syncthreads();
   }
   const T out = red[0];
@@ -61,7 +62,7 @@ io_prologue_kernel(const T* __restrict__ x, const int64_t* __restrict__ rows, T*
       T stat = nm_stat_init<T>(p.noise_management);
       if (nm_needs_row_stat(p.noise_management)) {
         for (int64_t j = t; j < n; j += kRowLanes) stat = nm_stat_accumulate(p.noise_management, stat, x_row[j]);
-        stat = block_max(stat, red);
+        stat = block_stat(p.noise_management, stat, red);
       }
       scale_a = nm_scale(p.noise_management, stat, static_cast<T>(p.nm_thres_eff));
       if (t == 0) scale[row] = scale_a;
@@ -128,27 +129,52 @@ io_row_abs_max_kernel(const T* __restrict__ x, T* __restrict__ out, int64_t m, i
     T stat = nm_stat_init<T>(NoiseManagement::kAverageAbsMax);
     for (int64_t j = t; j < n; j += kRowLanes)
       stat = nm_stat_accumulate(NoiseManagement::kAverageAbsMax, stat, x[row * n + j]);
-    stat = block_max(stat, red);
+    stat = block_stat(NoiseManagement::kAverageAbsMax, stat, red);
     if (t == 0) out[row] = stat;
   }
 }
 
-// The running maximum is a sequential recurrence in sample order (§1.3 step 1); m is a batch size,
-// so one thread walking it is cheap next to the GEMM and keeps the CPU's exact operation order.
+// The running maximum is a recurrence in sample order (§1.3 step 1), and rounding makes it
+// sequential: a parallel prefix over the affine maps would round differently from the CPU's loop. So
+// one block stages the row maxima in chunks (coalesced loads and stores by every thread), computes the
+// chain-independent operands decay * max_j |x_j| in parallel, and leaves one thread only the compare,
+// multiply and add per row, from shared memory (nm_running_step: the CPU's operations, the same bits).
+// The previous form, one thread with a dependent global load and store per row, took tens of ms at
+// convolution batch sizes.
+constexpr int kScanThreads = 256;
+constexpr int kScanChunk = 2048;
+
 template <typename T>
-__global__ void io_nm_running_scan_kernel(T* scale, T* state, int64_t m, T decay) {
-  if (blockIdx.x != 0 || threadIdx.x != 0) return;
-  T running = state[0];
-  for (int64_t row = 0; row < m; ++row) {
-    running = nm_running_update(running, scale[row], decay);
-    scale[row] = running;
+__global__ void __launch_bounds__(kScanThreads) io_nm_running_scan_kernel(T* scale, T* state, int64_t m, T decay) {
+  __shared__ T s_max[kScanChunk];
+  __shared__ T s_decayed[kScanChunk];
+  const int t = threadIdx.x;
+  const T keep = T(1) - decay;
+  T running = state[0];  // thread 0's chain; the other threads only stage
+  for (int64_t base = 0; base < m; base += kScanChunk) {
+    const int count = static_cast<int>(m - base < kScanChunk ? m - base : kScanChunk);
+    for (int i = t; i < count; i += kScanThreads) {
+      const T a = scale[base + i];
+      s_max[i] = a;
+      s_decayed[i] = decay * a;
+    }
+    __syncthreads();
+    if (t == 0) {
+      for (int i = 0; i < count; ++i) {
+        running = nm_running_step(running, s_max[i], keep, s_decayed[i]);
+        s_max[i] = running;
+      }
+    }
+    __syncthreads();
+    for (int i = t; i < count; i += kScanThreads) scale[base + i] = s_max[i];
+    __syncthreads();  // the next chunk overwrites s_max
   }
-  state[0] = running;
+  if (t == 0) state[0] = running;
 }
 
 inline unsigned row_blocks(int64_t rows) {
-  // gridDim.x may be up to 2^31 - 1; the kernels also loop, so any cap is correct.
-  const int64_t cap = 1LL << 30;
+  // One block per row up to kMaxGridBlocks (launch.cuh); the kernels loop over further rows.
+  const int64_t cap = cuda_detail::kMaxGridBlocks;
   return static_cast<unsigned>(rows < 1 ? 1 : (rows > cap ? cap : rows));
 }
 
@@ -186,7 +212,8 @@ void nm_running_launch(const IoNmRunningArgs& a, uintptr_t stream) {
   const cudaStream_t st = cuda_detail::as_stream(stream);
   io_row_abs_max_kernel<T><<<row_blocks(m), kRowLanes, 0, st>>>(a.x.ptr<const T>(), a.scale.ptr<T>(), m, n);
   XB_CUDA_CHECK_LAUNCH("io_row_abs_max_kernel");
-  io_nm_running_scan_kernel<T><<<1, 1, 0, st>>>(a.scale.ptr<T>(), a.state.ptr<T>(), m, static_cast<T>(a.nm_decay));
+  io_nm_running_scan_kernel<T>
+      <<<1, kScanThreads, 0, st>>>(a.scale.ptr<T>(), a.state.ptr<T>(), m, static_cast<T>(a.nm_decay));
   XB_CUDA_CHECK_LAUNCH("io_nm_running_scan_kernel");
 }
 

@@ -18,7 +18,12 @@ inline void check_cuda(cudaError_t err, const char* what) {
 
 inline cudaStream_t as_stream(uintptr_t handle) { return reinterpret_cast<cudaStream_t>(handle); }
 
-inline unsigned blocks_for(int64_t n, int threads, int64_t max_blocks = 65535LL * 16) {
+// Blocks of a grid-stride loop over n items. The cap (65535 blocks, at least 60x what a GPU holds
+// resident at 256 threads per block) costs nothing and lets tests reach the loops' second iteration
+// with tens of MB (tests/parity/test_coverage_parity.py) rather than gigabytes.
+constexpr int64_t kMaxGridBlocks = 65535;
+
+inline unsigned blocks_for(int64_t n, int threads, int64_t max_blocks = kMaxGridBlocks) {
   int64_t b = (n + threads - 1) / threads;
   if (b < 1) b = 1;
   if (b > max_blocks) b = max_blocks;

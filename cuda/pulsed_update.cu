@@ -10,6 +10,7 @@
 
 #include "launch.cuh"
 #include "xbarsim/devices/device_visit.h"
+#include "xbarsim/math/abs_max.h"
 #include "xbarsim/ops/pulsed_update.h"
 
 namespace xbarsim {
@@ -18,6 +19,7 @@ namespace {
 constexpr int kPrepareThreads = 256;
 constexpr int kTileX = 32;  // input lines (cells) per block row: one warp, coalesced weight access
 constexpr int kTileY = 8;   // output lines per block
+constexpr int kCellThreads = kTileX * kTileY;
 constexpr int kSmemBudget = 32 * 1024;
 constexpr int kMaxChunk = 64;
 
@@ -28,24 +30,17 @@ __global__ void __launch_bounds__(kPrepareThreads) update_prepare_kernel(UpdateK
   __shared__ BlAb ab_s;
   const int64_t b = blockIdx.x;
   const int tid = threadIdx.x;
+  // max |v| with the CPU's NaN rule (math/abs_max.h): exact in any order, so the block tree agrees.
   T x_max = T(0), d_max = T(0);
-  for (int64_t j = tid; j < p.in; j += kPrepareThreads) {
-    const T v = p.x[b * p.in + j];
-    const T a = v < T(0) ? -v : v;
-    x_max = a > x_max ? a : x_max;
-  }
-  for (int64_t i = tid; i < p.out; i += kPrepareThreads) {
-    const T v = p.d[b * p.out + i];
-    const T a = v < T(0) ? -v : v;
-    d_max = a > d_max ? a : d_max;
-  }
+  for (int64_t j = tid; j < p.in; j += kPrepareThreads) x_max = abs_max(x_max, p.x[b * p.in + j]);
+  for (int64_t i = tid; i < p.out; i += kPrepareThreads) d_max = abs_max(d_max, p.d[b * p.out + i]);
   red_x[tid] = x_max;
   red_d[tid] = d_max;
   __syncthreads();
   for (int s = kPrepareThreads / 2; s > 0; s >>= 1) {
     if (tid < s) {
-      red_x[tid] = red_x[tid + s] > red_x[tid] ? red_x[tid + s] : red_x[tid];
-      red_d[tid] = red_d[tid + s] > red_d[tid] ? red_d[tid + s] : red_d[tid];
+      red_x[tid] = abs_max(red_x[tid], red_x[tid + s]);
+      red_d[tid] = abs_max(red_d[tid], red_d[tid + s]);
     }
     __syncthreads();
   }
@@ -75,10 +70,18 @@ __global__ void __launch_bounds__(kPrepareThreads) update_prepare_kernel(UpdateK
   }
 }
 
+// ---- phase 2: the cells kernel ---------------------------------------------------------------------------
+
+// Words between two input lines' bit lines in shared memory: W rounded up to an odd number. Thread tx
+// reads line tx's words, so a warp reads 32 words S apart; with S odd they fall in 32 distinct bank
+// pairs (a stride of W = 64 words, BL 4096, put all 32 in one bank: a 32-way conflict on every
+// coincidence count). Staging still writes each line's words contiguously.
+__host__ __device__ inline int line_stride(int words) { return words | 1; }
+
 // Shared-memory bytes per staged sample.
 inline int sample_smem_bytes(bool stochastic, int words, int elem_size) {
   const int lines = kTileX + kTileY;
-  const int payload = stochastic ? lines * words * 8 : lines * elem_size;
+  const int payload = stochastic ? (kTileX * line_stride(words) + kTileY * words) * 8 : lines * elem_size;
   return payload + 4 /* bl */ + lines /* sign flags */;
 }
 
@@ -92,111 +95,158 @@ __device__ __forceinline__ unsigned long long warp_sum(unsigned long long v) {
   return v;
 }
 
-template <class Model, typename T, bool kStochastic>
-__global__ void __launch_bounds__(kTileX* kTileY) update_cells_kernel(UpdateKernelParams<T> p, int chunk) {
-  extern __shared__ __align__(16) unsigned char smem[];
-  const int W = p.words;
-  // Layout of one chunk: [payload x | payload d | bl | neg x | neg d].
-  uint64_t* s_bx = reinterpret_cast<uint64_t*>(smem);
-  uint64_t* s_bd = s_bx + static_cast<size_t>(chunk) * kTileX * W;
-  T* s_vx = reinterpret_cast<T*>(smem);
-  T* s_vd = s_vx + static_cast<size_t>(chunk) * kTileX;
-  const size_t payload = kStochastic ? static_cast<size_t>(chunk) * (kTileX + kTileY) * W * 8
-                                     : static_cast<size_t>(chunk) * (kTileX + kTileY) * sizeof(T);
-  int32_t* s_bl = reinterpret_cast<int32_t*>(smem + payload);
-  uint8_t* s_negx = reinterpret_cast<uint8_t*>(s_bl + chunk);
-  uint8_t* s_negd = s_negx + static_cast<size_t>(chunk) * kTileX;
+// The block's staging area for a chunk of samples: [payload x | payload d | bl | neg x | neg d].
+// Stochastic payloads: bits_x of sample bb, line jj at s_bx[(bb kTileX + jj) S + w]; bits_d of line
+// ii at s_bd[(bb kTileY + ii) W + w] (all threads of a warp share ty, so those reads broadcast).
+// Deterministic payloads: s_vx[bb kTileX + jj], s_vd[bb kTileY + ii].
+template <typename T>
+struct ChunkSmem {
+  uint64_t* bx;
+  uint64_t* bd;
+  T* vx;
+  T* vd;
+  int32_t* bl;
+  uint8_t* negx;
+  uint8_t* negd;
+  int stride;  // S, words between two input lines in bx
+};
 
+template <typename T, bool kStochastic>
+__device__ ChunkSmem<T> chunk_smem(unsigned char* smem, int chunk, int words) {
+  ChunkSmem<T> c{};
+  c.stride = line_stride(words);
+  c.bx = reinterpret_cast<uint64_t*>(smem);
+  c.bd = c.bx + static_cast<size_t>(chunk) * kTileX * c.stride;
+  c.vx = reinterpret_cast<T*>(smem);
+  c.vd = c.vx + static_cast<size_t>(chunk) * kTileX;
+  const size_t payload = kStochastic ? static_cast<size_t>(chunk) * (kTileX * c.stride + kTileY * words) * 8
+                                     : static_cast<size_t>(chunk) * (kTileX + kTileY) * sizeof(T);
+  c.bl = reinterpret_cast<int32_t*>(smem + payload);
+  c.negx = reinterpret_cast<uint8_t*>(c.bl + chunk);
+  c.negd = c.negx + static_cast<size_t>(chunk) * kTileX;
+  return c;
+}
+
+// Copies samples [b0, b0 + cb) of the block's lines (input lines j0.., output lines i0..) from the
+// workspace into shared memory: BL, the input signs and the stochastic or deterministic payloads.
+// Reads are coalesced: consecutive threads take consecutive words of [m, in, W] and of [out, m, W].
+template <typename T, bool kStochastic>
+__device__ void stage_chunk(const UpdateKernelParams<T>& p, const ChunkSmem<T>& sm, int64_t b0, int cb, int64_t j0,
+                            int64_t i0, int tid) {
+  const int W = p.words;
+  for (int t = tid; t < cb; t += kCellThreads) sm.bl[t] = p.bl[b0 + t];
+  for (int t = tid; t < cb * kTileX; t += kCellThreads) {
+    const int bb = t / kTileX, jj = t % kTileX;
+    const int64_t jg = j0 + jj;
+    sm.negx[t] = jg < p.in ? (p.x[(b0 + bb) * p.in + jg] < T(0)) : 0;
+  }
+  if (kStochastic) {
+    for (int t = tid; t < cb * kTileX * W; t += kCellThreads) {
+      const int bb = t / (kTileX * W), r = t % (kTileX * W), jj = r / W, ww = r % W;
+      const int64_t jg = j0 + jj;
+      sm.bx[(static_cast<size_t>(bb) * kTileX + jj) * sm.stride + ww] =
+          jg < p.in ? p.bits_x[((b0 + bb) * p.in + jg) * W + ww] : 0ull;
+    }
+    // bits_d and neg_d are [out, m, ...]: consecutive threads read consecutive samples of a line.
+    for (int t = tid; t < kTileY * cb * W; t += kCellThreads) {
+      const int ii = t / (cb * W), r = t % (cb * W), bb = r / W, ww = r % W;
+      const int64_t ig = i0 + ii;
+      sm.bd[(static_cast<size_t>(bb) * kTileY + ii) * W + ww] = ig < p.out ? p.bits_d[(ig * p.m + b0 + bb) * W + ww] : 0ull;
+    }
+    for (int t = tid; t < kTileY * cb; t += kCellThreads) {
+      const int ii = t / cb, bb = t % cb;
+      const int64_t ig = i0 + ii;
+      sm.negd[bb * kTileY + ii] = ig < p.out ? p.neg_d[ig * p.m + b0 + bb] : 0;
+    }
+  } else {
+    for (int t = tid; t < cb * kTileX; t += kCellThreads) {
+      const int bb = t / kTileX, jj = t % kTileX;
+      const int64_t jg = j0 + jj;
+      sm.vx[t] = jg < p.in ? p.val_x[(b0 + bb) * p.in + jg] : T(0);
+    }
+    for (int t = tid; t < kTileY * cb; t += kCellThreads) {
+      const int ii = t / cb, bb = t % cb;
+      const int64_t ig = i0 + ii;
+      sm.vd[bb * kTileY + ii] = ig < p.out ? p.val_d[ig * p.m + b0 + bb] : T(0);
+    }
+  }
+}
+
+// One cell's state across the mini-batch: its weight and parameters in registers, whether a pulse
+// touched it, and the pulses it received for the counters.
+template <typename T>
+struct CellState {
+  T w;
+  DeviceCell<T> c;
+  bool touched;
+  unsigned long long n_up, n_down;
+};
+
+// Applies the staged samples 0..cb-1 of the chunk starting at b0 to the thread's cell (tx, ty), in order.
+template <class Model, typename T, bool kStochastic>
+__device__ void apply_chunk(const UpdateKernelParams<T>& p, const ChunkSmem<T>& sm, int64_t b0, int cb, int tx,
+                            int ty, int64_t cell, CellState<T>& st) {
+  const int W = p.words;
+  for (int bb = 0; bb < cb; ++bb) {
+    const int32_t bl = sm.bl[bb];
+    if (bl == 0) continue;
+    int32_t n;
+    bool up;
+    if (kStochastic) {
+      n = coincidences(sm.bx + (static_cast<size_t>(bb) * kTileX + tx) * sm.stride,
+                       sm.bd + (static_cast<size_t>(bb) * kTileY + ty) * W, W);
+      if (n == 0) continue;
+      up = pulse_up(sm.negx[bb * kTileX + tx] != 0, sm.negd[bb * kTileY + ty] != 0, p.neg_lr);
+    } else {
+      const int32_t sn = deterministic_count(p.type, sm.vx[bb * kTileX + tx], sm.vd[bb * kTileY + ty], bl);
+      if (sn == 0) continue;
+      n = sn < 0 ? -sn : sn;
+      up = (sn < 0) != p.neg_lr;
+    }
+    st.w = apply_pulses<Model>(st.c, p.dev, st.w, n, up, p.seed, p.call, noise_base(p, b0 + bb, cell));
+    st.touched = true;
+    if (up) st.n_up += static_cast<unsigned long long>(n);
+    else st.n_down += static_cast<unsigned long long>(n);
+  }
+}
+
+// The block's pulse counts, summed per warp and added once per warp.
+__device__ void add_cell_counters(int64_t* counters, unsigned long long n_up, unsigned long long n_down, int tx) {
+  if (counters == nullptr) return;
+  n_up = warp_sum(n_up);
+  n_down = warp_sum(n_down);
+  if (tx == 0) {
+    if (n_up) atomicAdd(reinterpret_cast<unsigned long long*>(counters + kCounterCoincidencesUp), n_up);
+    if (n_down) atomicAdd(reinterpret_cast<unsigned long long*>(counters + kCounterCoincidencesDown), n_down);
+  }
+}
+
+template <class Model, typename T, bool kStochastic>
+__global__ void __launch_bounds__(kCellThreads) update_cells_kernel(UpdateKernelParams<T> p, int chunk) {
+  extern __shared__ __align__(16) unsigned char smem[];
+  const ChunkSmem<T> sm = chunk_smem<T, kStochastic>(smem, chunk, p.words);
   const int tx = threadIdx.x, ty = threadIdx.y, tid = ty * kTileX + tx;
   const int64_t j0 = static_cast<int64_t>(blockIdx.x) * kTileX, i0 = static_cast<int64_t>(blockIdx.y) * kTileY;
   const int64_t j = j0 + tx, i = i0 + ty;
   const bool valid = i < p.out && j < p.in;
   const int64_t cell = i * p.in + j;
-  T w = T(0);
-  DeviceCell<T> c{};
+  CellState<T> st{T(0), DeviceCell<T>{}, false, 0ull, 0ull};
   if (valid) {
-    w = p.target[cell];
-    c = load_cell(p.cells_v, Model::kCellFields, cell);
+    st.w = p.target[cell];
+    st.c = load_cell(p.cells_v, Model::kCellFields, cell);
   }
-  bool touched = false;
-  unsigned long long n_up = 0, n_down = 0;
-  constexpr int kThreads = kTileX * kTileY;
-
   for (int64_t b0 = 0; b0 < p.m; b0 += chunk) {
     const int cb = static_cast<int>(p.m - b0 < chunk ? p.m - b0 : chunk);
     __syncthreads();  // the previous chunk is fully consumed
-    for (int t = tid; t < cb; t += kThreads) s_bl[t] = p.bl[b0 + t];
-    for (int t = tid; t < cb * kTileX; t += kThreads) {
-      const int bb = t / kTileX, jj = t % kTileX;
-      const int64_t jg = j0 + jj;
-      s_negx[t] = jg < p.in ? (p.x[(b0 + bb) * p.in + jg] < T(0)) : 0;
-    }
-    if (kStochastic) {
-      for (int t = tid; t < cb * kTileX * W; t += kThreads) {
-        const int bb = t / (kTileX * W), r = t % (kTileX * W), jj = r / W, ww = r % W;
-        const int64_t jg = j0 + jj;
-        s_bx[t] = jg < p.in ? p.bits_x[((b0 + bb) * p.in + jg) * W + ww] : 0ull;
-      }
-      // bits_d and neg_d are [out, m, ...]: consecutive threads read consecutive samples of a line.
-      for (int t = tid; t < kTileY * cb * W; t += kThreads) {
-        const int ii = t / (cb * W), r = t % (cb * W), bb = r / W, ww = r % W;
-        const int64_t ig = i0 + ii;
-        s_bd[(static_cast<size_t>(bb) * kTileY + ii) * W + ww] =
-            ig < p.out ? p.bits_d[(ig * p.m + b0 + bb) * W + ww] : 0ull;
-      }
-      for (int t = tid; t < kTileY * cb; t += kThreads) {
-        const int ii = t / cb, bb = t % cb;
-        const int64_t ig = i0 + ii;
-        s_negd[bb * kTileY + ii] = ig < p.out ? p.neg_d[ig * p.m + b0 + bb] : 0;
-      }
-    } else {
-      for (int t = tid; t < cb * kTileX; t += kThreads) {
-        const int bb = t / kTileX, jj = t % kTileX;
-        const int64_t jg = j0 + jj;
-        s_vx[t] = jg < p.in ? p.val_x[(b0 + bb) * p.in + jg] : T(0);
-      }
-      for (int t = tid; t < kTileY * cb; t += kThreads) {
-        const int ii = t / cb, bb = t % cb;
-        const int64_t ig = i0 + ii;
-        s_vd[bb * kTileY + ii] = ig < p.out ? p.val_d[ig * p.m + b0 + bb] : T(0);
-      }
-    }
+    stage_chunk<T, kStochastic>(p, sm, b0, cb, j0, i0, tid);
     __syncthreads();
-    if (!valid) continue;
-    for (int bb = 0; bb < cb; ++bb) {
-      const int32_t bl = s_bl[bb];
-      if (bl == 0) continue;
-      int32_t n;
-      bool up;
-      if (kStochastic) {
-        n = coincidences(s_bx + (static_cast<size_t>(bb) * kTileX + tx) * W,
-                         s_bd + (static_cast<size_t>(bb) * kTileY + ty) * W, W);
-        if (n == 0) continue;
-        up = pulse_up(s_negx[bb * kTileX + tx] != 0, s_negd[bb * kTileY + ty] != 0, p.neg_lr);
-      } else {
-        const int32_t sn = deterministic_count(p.type, s_vx[bb * kTileX + tx], s_vd[bb * kTileY + ty], bl);
-        if (sn == 0) continue;
-        n = sn < 0 ? -sn : sn;
-        up = (sn < 0) != p.neg_lr;
-      }
-      w = apply_pulses<Model>(c, p.dev, w, n, up, p.seed, p.call, noise_base(p, b0 + bb, cell));
-      touched = true;
-      if (up) n_up += static_cast<unsigned long long>(n);
-      else n_down += static_cast<unsigned long long>(n);
-    }
+    if (valid) apply_chunk<Model, T, kStochastic>(p, sm, b0, cb, tx, ty, cell, st);
   }
-  if (valid && touched) {
-    p.target[cell] = w;
-    if (p.dev.write_noise != T(0)) p.weight[cell] = apparent_weight(p, cell, w);
+  if (valid && st.touched) {
+    p.target[cell] = st.w;
+    if (p.dev.write_noise != T(0)) p.weight[cell] = apparent_weight(p, cell, st.w);
   }
-  if (p.counters != nullptr) {
-    n_up = warp_sum(n_up);
-    n_down = warp_sum(n_down);
-    if (tx == 0) {
-      if (n_up) atomicAdd(reinterpret_cast<unsigned long long*>(p.counters + kCounterCoincidencesUp), n_up);
-      if (n_down) atomicAdd(reinterpret_cast<unsigned long long*>(p.counters + kCounterCoincidencesDown), n_down);
-    }
-  }
+  add_cell_counters(p.counters, st.n_up, st.n_down, tx);
 }
 
 template <class Model, typename T>

@@ -1,12 +1,15 @@
 // xbarsim._core: the native core. A table of contents; each op group registers itself.
 #include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
 
+#include <stdexcept>
 #include <string>
 
 #if defined(_OPENMP)
 #include <omp.h>
 #endif
 
+#include "../cpu/cpu_clones.h"
 #include "../dispatch.h"
 #include "registry.h"
 #include "views.h"
@@ -14,11 +17,21 @@
 namespace py = pybind11;
 
 PYBIND11_MODULE(_core, m) {
+  // An XBARSIM_CPU_ISA request this CPU cannot honour fails the import (ImportError) rather than
+  // silently running another ISA than the one a test asked for.
+  if (const std::string err = xbarsim::cpu::cpu_isa_request_error(); !err.empty()) throw std::runtime_error(err);
   m.doc() = "xbarsim native core: stateless analog-tile kernels over TensorViews (CPU and CUDA)";
   m.attr("__version__") = XBARSIM_VERSION;
   m.def("built_with_cuda", &xbarsim::built_with_cuda, "True if the CUDA kernels were compiled in.");
   m.def("cuda_device_count", &xbarsim::cuda_device_count,
-        "Number of usable CUDA devices (0 when built without CUDA or none is present).");
+        "Number of usable CUDA devices (0 when built without CUDA, none is present or the runtime fails).");
+  m.def("cuda_runtime_status", &xbarsim::cuda_runtime_status,
+        "'ok' when the CUDA runtime answers; else 'built without CUDA' or the runtime's error name and text.");
+  m.def("cpu_isa", []() { return std::string(xbarsim::cpu::cpu_isa_name(xbarsim::cpu::cpu_isa())); },
+        "Instruction set the CPU hot loops run with: 'avx512', 'avx2' or 'baseline' (XBARSIM_CPU_ISA, read "
+        "at load, forces one; default: the best the CPU has).");
+  m.def("cpu_isas", &xbarsim::cpu::cpu_isas_available,
+        "The instruction sets this build and CPU can run the hot loops with, best first.");
   m.def("openmp_threads", []() {
 #if defined(_OPENMP)
     return omp_get_max_threads();

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "../dispatch.h"
+#include "device_checks.h"
 #include "registry.h"
 #include "views.h"
 #include "xbarsim/devices/device_visit.h"
@@ -25,57 +26,6 @@ namespace py = pybind11;
 
 namespace xbarsim::bindings {
 namespace {
-
-// The per-cell arrays by name, in the order of DeviceCellViews.
-struct CellFieldName {
-  const char* name;
-  uint32_t bit;
-  TensorView DeviceCellViews::*member;
-};
-const CellFieldName kCellFieldNames[] = {
-    {"b_min", kFieldBMin, &DeviceCellViews::b_min},
-    {"b_max", kFieldBMax, &DeviceCellViews::b_max},
-    {"scale_up", kFieldScaleUp, &DeviceCellViews::scale_up},
-    {"scale_down", kFieldScaleDown, &DeviceCellViews::scale_down},
-    {"slope_up", kFieldSlopeUp, &DeviceCellViews::slope_up},
-    {"slope_down", kFieldSlopeDown, &DeviceCellViews::slope_down},
-    {"reference", kFieldReference, &DeviceCellViews::reference},
-    {"gamma_up", kFieldGammaUp, &DeviceCellViews::gamma_up},
-    {"gamma_down", kFieldGammaDown, &DeviceCellViews::gamma_down},
-};
-
-std::vector<std::string> cell_field_names(DeviceModel model) {
-  const uint32_t fields = device_cell_fields(model);
-  std::vector<std::string> out;
-  for (const auto& f : kCellFieldNames)
-    if (fields & f.bit) out.emplace_back(f.name);
-  return out;
-}
-
-// Every array the model reads must be a contiguous [out, in] view of the weight's dtype and device.
-void check_cells(const char* where, const DeviceCellViews& cells, DeviceModel model, const TensorView& weight) {
-  const uint32_t fields = device_cell_fields(model);
-  for (const auto& f : kCellFieldNames) {
-    if (!(fields & f.bit)) continue;
-    const TensorView& v = cells.*f.member;
-    const std::string what = std::string(where) + ": cells." + f.name;
-    if (v.ndim != 2 || v.shape[0] != weight.shape[0] || v.shape[1] != weight.shape[1])
-      throw py::value_error(what + " must have the weight's shape [out, in]");
-    if (v.dtype != weight.dtype) throw py::type_error(what + " must have the weight's dtype");
-    expect_same_device(v, weight, what.c_str(), "weight");
-    expect_contiguous(v, what.c_str());
-  }
-}
-
-void check_matrix(const char* where, const TensorView& v, const TensorView& weight, int64_t rows, int64_t cols) {
-  expect_floating(v, where, 2);
-  if (v.dtype != weight.dtype) throw py::type_error(std::string(where) + " must have the weight's dtype");
-  if ((rows >= 0 && v.shape[0] != rows) || v.shape[1] != cols)
-    throw py::value_error(std::string(where) + " has the wrong shape");
-  expect_same_device(v, weight, where, "weight");
-}
-
-uintptr_t stream_of(const TensorView&, uintptr_t s) { return s; }
 
 DType parse_float_dtype(const std::string& s) {
   if (s == "float32") return DType::kFloat32;
@@ -149,18 +99,9 @@ int64_t workspace_bytes(const UpdateArgs& u, double lr, double granularity, int6
   return static_cast<int64_t>(l.total);
 }
 
-void pulsed_update_binding(const TensorView& weight, const TensorView& x, const TensorView& d,
-                           const TensorView& workspace, const UpdateArgs& update, const DeviceConfigArgs& device,
-                           const DeviceCellViews& cells, double lr, double granularity, uint64_t seed, uint64_t call,
-                           std::optional<TensorView> persistent, std::optional<TensorView> counters,
-                           std::optional<TensorView> piecewise_up, std::optional<TensorView> piecewise_down,
-                           uintptr_t cuda_stream) {
-  const char* where = "pulsed_update";
-  expect_floating(weight, "pulsed_update: weight", 2);
-  const int64_t out = weight.shape[0], in = weight.shape[1];
-  check_matrix("pulsed_update: x", x, weight, -1, in);
-  const int64_t m = x.shape[0];
-  check_matrix("pulsed_update: d", d, weight, m, out);
+// The scalar arguments of pulsed_update: a pulsed type, BL within the bit-line budget, finite lr and
+// a positive granularity.
+void check_update_scalars(const UpdateArgs& update, double lr, double granularity) {
   if (!is_pulsed(update.pulse_type))
     throw py::value_error("pulsed_update: update.pulse_type must be a pulsed type (the exact types run in Python)");
   if (update.desired_bl < 1 || update.desired_bl > kMaxBL)
@@ -169,76 +110,101 @@ void pulsed_update_binding(const TensorView& weight, const TensorView& x, const 
     throw py::value_error("pulsed_update: granularity must be a finite number > 0");
   if (lr != lr || lr == std::numeric_limits<double>::infinity() || lr == -std::numeric_limits<double>::infinity())
     throw py::value_error("pulsed_update: lr must be finite");
-  check_cells(where, cells, device.model, weight);
-  PulsedUpdateArgs a{};
-  a.weight = weight;
-  a.x = x;
-  a.d = d;
-  a.update = update;
-  a.device = device;
-  a.cells = cells;
-  a.lr = lr;
-  a.granularity = granularity;
-  a.seed = seed;
-  a.call = call;
+}
+
+// The workspace must be a uint8 buffer on the weight's device, large enough for this call.
+void check_update_workspace(const TensorView& workspace, const TensorView& weight, const UpdateArgs& update,
+                            double lr, double granularity, int64_t m) {
+  const int64_t out = weight.shape[0], in = weight.shape[1];
   const int64_t need = workspace_bytes(update, lr, granularity, m, in, out,
                                        weight.dtype == DType::kFloat64 ? "float64" : "float32");
   expect_view(workspace, "pulsed_update: workspace", 1, DType::kUInt8);
   expect_same_device(workspace, weight, "pulsed_update: workspace", "weight");
   if (workspace.shape[0] < need) throw py::value_error("pulsed_update: workspace is too small");
-  a.workspace = workspace;
   // Element indices of the pulse noise are (b * cells + cell) * noise_words + k/4: keep them < 2^63.
   const double elements = static_cast<double>(m) * static_cast<double>(in * out) * static_cast<double>(kMaxBL);
   if (elements > 9.0e18) throw py::value_error("pulsed_update: batch x tile size is too large for the RNG indexing");
+}
+
+PulsedUpdateArgs pulsed_update_args(const TensorView& weight, const TensorView& x, const TensorView& d,
+                                    const TensorView& workspace, const UpdateArgs& update,
+                                    const DeviceConfigArgs& device_model, const DeviceCellViews& cells, double lr,
+                                    double granularity, uint64_t seed, uint64_t call,
+                                    const std::optional<TensorView>& persistent,
+                                    const std::optional<TensorView>& counters,
+                                    const std::optional<TensorView>& piecewise_up,
+                                    const std::optional<TensorView>& piecewise_down) {
+  expect_floating(weight, "pulsed_update: weight", 2);
+  const int64_t out = weight.shape[0], in = weight.shape[1];
+  check_matrix("pulsed_update: x", x, weight, -1, in);
+  const int64_t m = x.shape[0];
+  check_matrix("pulsed_update: d", d, weight, m, out);
+  check_update_scalars(update, lr, granularity);
+  check_cells("pulsed_update: cells", cells, device_model.model, weight);
+  check_update_workspace(workspace, weight, update, lr, granularity, m);
+  PulsedUpdateArgs a{};
+  a.weight = weight;
+  a.x = x;
+  a.d = d;
+  a.workspace = workspace;
+  a.update = update;
+  a.device = device_model;
+  a.cells = cells;
+  a.lr = lr;
+  a.granularity = granularity;
+  a.seed = seed;
+  a.call = call;
   if (persistent) {
     check_matrix("pulsed_update: persistent", *persistent, weight, out, in);
     a.persistent = *persistent;
   }
   if (counters) {
-    expect_view(*counters, "pulsed_update: counters", 1, DType::kInt64);
-    if (counters->shape[0] != kNumCounters) throw py::value_error("pulsed_update: counters must have 4 entries");
-    expect_same_device(*counters, weight, "pulsed_update: counters", "weight");
+    check_counters("pulsed_update: counters", *counters, weight);
     a.counters = *counters;
   }
-  if (device.model == DeviceModel::kPiecewiseStep) {
-    if (!piecewise_up || !piecewise_down)
-      throw py::value_error("pulsed_update: piecewise_up and piecewise_down are required for PiecewiseStep");
-    expect_floating(*piecewise_up, "pulsed_update: piecewise_up", 1);
-    expect_floating(*piecewise_down, "pulsed_update: piecewise_down", 1);
-    if (piecewise_up->shape[0] < 1 || piecewise_up->shape[0] != piecewise_down->shape[0])
-      throw py::value_error("pulsed_update: piecewise_up and piecewise_down must have the same length >= 1");
-    if (piecewise_up->dtype != weight.dtype || piecewise_down->dtype != weight.dtype)
-      throw py::type_error("pulsed_update: piecewise tables must have the weight's dtype");
-    expect_same_device(*piecewise_up, weight, "pulsed_update: piecewise_up", "weight");
-    expect_same_device(*piecewise_down, weight, "pulsed_update: piecewise_down", "weight");
+  if (device_model.model == DeviceModel::kPiecewiseStep) {
+    check_piecewise("pulsed_update", piecewise_up, piecewise_down, weight);
     a.piecewise_up = *piecewise_up;
     a.piecewise_down = *piecewise_down;
   }
-  py::gil_scoped_release release;
-  dispatch_by_device(weight, [&] { cpu::pulsed_update(a); }, [&] { cuda::pulsed_update(a, stream_of(weight, cuda_stream)); });
+  return a;
 }
 
-void populate_binding(const DeviceCellViews& cells, const DeviceConfigArgs& device, uint64_t seed, uintptr_t cuda_stream) {
+void pulsed_update_binding(const TensorView& weight, const TensorView& x, const TensorView& d,
+                           const TensorView& workspace, const UpdateArgs& update,
+                           const DeviceConfigArgs& device_model, const DeviceCellViews& cells, double lr,
+                           double granularity, uint64_t seed, uint64_t call, std::optional<TensorView> persistent,
+                           std::optional<TensorView> counters, std::optional<TensorView> piecewise_up,
+                           std::optional<TensorView> piecewise_down, uintptr_t cuda_stream) {
+  const PulsedUpdateArgs a = pulsed_update_args(weight, x, d, workspace, update, device_model, cells, lr,
+                                                granularity, seed, call, persistent, counters, piecewise_up,
+                                                piecewise_down);
+  py::gil_scoped_release release;
+  dispatch_by_device(weight, [&] { cpu::pulsed_update(a); }, [&] { cuda::pulsed_update(a, cuda_stream); });
+}
+
+void populate_binding(const DeviceCellViews& cells, const DeviceConfigArgs& device_model, uint64_t seed,
+                      uintptr_t cuda_stream) {
   const TensorView& ref = cells.b_min;
   expect_floating(ref, "populate_device: cells.b_min", 2);
-  check_cells("populate_device", cells, device.model, ref);
+  check_cells("populate_device: cells", cells, device_model.model, ref);
   PopulateDeviceArgs a{};
   a.cells = cells;
-  a.device = device;
+  a.device = device_model;
   a.seed = seed;
   py::gil_scoped_release release;
   dispatch_by_device(ref, [&] { cpu::populate_device(a); }, [&] { cuda::populate_device(a, cuda_stream); });
 }
 
-void clip_binding(const TensorView& weight, const DeviceCellViews& cells, const DeviceConfigArgs& device,
+void clip_binding(const TensorView& weight, const DeviceCellViews& cells, const DeviceConfigArgs& device_model,
                   bool write_noise, uint64_t seed, uint64_t call, std::optional<TensorView> persistent,
                   uintptr_t cuda_stream) {
   expect_floating(weight, "clip_weights: weight", 2);
-  check_cells("clip_weights", cells, device.model, weight);
+  check_cells("clip_weights: cells", cells, device_model.model, weight);
   ClipWeightsArgs a{};
   a.weight = weight;
   a.cells = cells;
-  a.device = device;
+  a.device = device_model;
   a.write_noise = write_noise;
   a.seed = seed;
   a.call = call;
@@ -250,17 +216,17 @@ void clip_binding(const TensorView& weight, const DeviceCellViews& cells, const 
   dispatch_by_device(weight, [&] { cpu::clip_weights(a); }, [&] { cuda::clip_weights(a, cuda_stream); });
 }
 
-void process_binding(const TensorView& weight, const DeviceCellViews& cells, const DeviceConfigArgs& device,
-                     DeviceProcess process, double alpha, std::optional<TensorView> columns, uint64_t pop_seed,
+void process_binding(const TensorView& weight, const DeviceCellViews& cells,
+                     const DeviceConfigArgs& device_model, DeviceProcess process, double alpha, std::optional<TensorView> columns, uint64_t pop_seed,
                      uint64_t seed, uint64_t call, std::optional<TensorView> persistent, uintptr_t cuda_stream) {
   expect_floating(weight, "device_process: weight", 2);
-  check_cells("device_process", cells, device.model, weight);
+  check_cells("device_process: cells", cells, device_model.model, weight);
   if (!(alpha >= 0.0) || alpha == std::numeric_limits<double>::infinity())
     throw py::value_error("device_process: alpha must be a finite number >= 0");
   DeviceProcessArgs a{};
   a.weight = weight;
   a.cells = cells;
-  a.params = DeviceProcessParams{device, process, alpha, pop_seed, seed, call};
+  a.params = DeviceProcessParams{device_model, process, alpha, pop_seed, seed, call};
   if (persistent) {
     check_matrix("device_process: persistent", *persistent, weight, weight.shape[0], weight.shape[1]);
     a.persistent = *persistent;
@@ -276,9 +242,7 @@ void process_binding(const TensorView& weight, const DeviceCellViews& cells, con
   dispatch_by_device(weight, [&] { cpu::device_process(a); }, [&] { cuda::device_process(a, cuda_stream); });
 }
 
-}  // namespace
-
-void register_update_ops(py::module_& m) {
+void register_update_enums(py::module_& m) {
   py::native_enum<PulseType>(m, "PulseType", "enum.Enum", "UpdateConfig.pulse_type (analog-tile.md §2.1).")
       .value("stochastic_compressed", PulseType::kStochasticCompressed)
       .value("stochastic", PulseType::kStochastic)
@@ -296,94 +260,57 @@ void register_update_ops(py::module_& m) {
       .value("PowStep", DeviceModel::kPowStep)
       .value("PiecewiseStep", DeviceModel::kPiecewiseStep)
       .finalize();
-
   py::native_enum<DeviceProcess>(m, "DeviceProcess", "enum.Enum", "Device processes applied on request (§3.5).")
       .value("decay", DeviceProcess::kDecay)
       .value("diffuse", DeviceProcess::kDiffuse)
       .value("reset", DeviceProcess::kReset)
       .finalize();
+}
 
-  py::class_<UpdateArgs>(m, "UpdateArgs", "UpdateConfig as the native core sees it (same field names).")
-      .def(py::init([]() { return UpdateArgs{}; }))
-      .def_readwrite("desired_bl", &UpdateArgs::desired_bl)
-      .def_readwrite("fixed_bl", &UpdateArgs::fixed_bl)
-      .def_readwrite("update_bl_management", &UpdateArgs::update_bl_management)
-      .def_readwrite("update_management", &UpdateArgs::update_management)
-      .def_readwrite("um_grad_scale", &UpdateArgs::um_grad_scale)
-      .def_readwrite("pulse_type", &UpdateArgs::pulse_type)
-      .def_readwrite("res", &UpdateArgs::res)
-      .def_readwrite("sto_round", &UpdateArgs::sto_round)
-      .def_readwrite("x_res_implicit", &UpdateArgs::x_res_implicit)
-      .def_readwrite("d_res_implicit", &UpdateArgs::d_res_implicit)
-      .def_readwrite("count_pulses", &UpdateArgs::count_pulses);
+// UpdateArgs and DeviceConfigArgs: one read-write attribute per field of their X-macro tables, and
+// field_names() listing them (what tests/unit/test_native_fields.py compares with the dataclasses).
+void register_config_structs(py::module_& m) {
+  auto upd = py::class_<UpdateArgs>(m, "UpdateArgs", "UpdateConfig as the native core sees it (same field names).");
+  upd.def(py::init([]() { return UpdateArgs{}; }));
+#define XB_BIND_FIELD(type, name) upd.def_readwrite(#name, &UpdateArgs::name);
+  XB_UPDATE_FIELDS(XB_BIND_FIELD)
+#undef XB_BIND_FIELD
+#define XB_FIELD_NAME(type, name) #name,
+  upd.def_static("field_names", []() { return std::vector<std::string>{XB_UPDATE_FIELDS(XB_FIELD_NAME)}; },
+                 "The UpdateConfig fields the native struct has, in declaration order.");
 
   auto dev = py::class_<DeviceConfigArgs>(m, "DeviceConfigArgs",
                                           "A device dataclass as the native core sees it (same field names).");
   dev.def(py::init([]() { return DeviceConfigArgs{}; }));
-#define XB_DEV_FIELD(name) dev.def_readwrite(#name, &DeviceConfigArgs::name)
-  XB_DEV_FIELD(model);
-  XB_DEV_FIELD(dw_min);
-  XB_DEV_FIELD(dw_min_dtod);
-  XB_DEV_FIELD(dw_min_dtod_log_normal);
-  XB_DEV_FIELD(dw_min_std);
-  XB_DEV_FIELD(w_min);
-  XB_DEV_FIELD(w_max);
-  XB_DEV_FIELD(w_min_dtod);
-  XB_DEV_FIELD(w_max_dtod);
-  XB_DEV_FIELD(up_down);
-  XB_DEV_FIELD(up_down_dtod);
-  XB_DEV_FIELD(enforce_consistency);
-  XB_DEV_FIELD(write_noise_std);
-  XB_DEV_FIELD(apply_write_noise_on_set);
-  XB_DEV_FIELD(perfect_bias);
-  XB_DEV_FIELD(corrupt_devices_prob);
-  XB_DEV_FIELD(corrupt_devices_range);
-  XB_DEV_FIELD(reset);
-  XB_DEV_FIELD(reset_dtod);
-  XB_DEV_FIELD(reset_std);
-  XB_DEV_FIELD(lifetime);
-  XB_DEV_FIELD(lifetime_dtod);
-  XB_DEV_FIELD(diffusion);
-  XB_DEV_FIELD(diffusion_dtod);
-  XB_DEV_FIELD(construction_seed);
-  XB_DEV_FIELD(gamma_up);
-  XB_DEV_FIELD(gamma_down);
-  XB_DEV_FIELD(gamma_up_dtod);
-  XB_DEV_FIELD(gamma_down_dtod);
-  XB_DEV_FIELD(allow_increasing);
-  XB_DEV_FIELD(mean_bound_reference);
-  XB_DEV_FIELD(mult_noise);
-  XB_DEV_FIELD(reverse_up);
-  XB_DEV_FIELD(reverse_down);
-  XB_DEV_FIELD(reverse_offset);
-  XB_DEV_FIELD(slope_up_dtod);
-  XB_DEV_FIELD(slope_down_dtod);
-  XB_DEV_FIELD(reference_mean);
-  XB_DEV_FIELD(reference_std);
-  XB_DEV_FIELD(subtract_symmetry_point);
-  XB_DEV_FIELD(A_up);
-  XB_DEV_FIELD(A_down);
-  XB_DEV_FIELD(a);
-  XB_DEV_FIELD(b);
-  XB_DEV_FIELD(dw_min_std_add);
-  XB_DEV_FIELD(dw_min_std_slope);
-  XB_DEV_FIELD(pow_gamma);
-  XB_DEV_FIELD(pow_gamma_dtod);
-  XB_DEV_FIELD(pow_up_down);
-  XB_DEV_FIELD(pow_up_down_dtod);
-#undef XB_DEV_FIELD
+  dev.def_readwrite("model", &DeviceConfigArgs::model);
+#define XB_BIND_FIELD(type, name) dev.def_readwrite(#name, &DeviceConfigArgs::name);
+  XB_DEVICE_FIELDS(XB_BIND_FIELD)
+#undef XB_BIND_FIELD
+  dev.def_static("field_names", []() { return std::vector<std::string>{XB_DEVICE_FIELDS(XB_FIELD_NAME)}; },
+                 "The scalar device-dataclass fields the native struct has (the union over the models; "
+                 "the model itself is not a field).");
+#undef XB_FIELD_NAME
+}
 
+void register_cell_views(py::module_& m) {
   auto cv = py::class_<DeviceCellViews>(m, "DeviceCellViews", "Per-cell parameter views of a tile, by name.");
   cv.def(py::init([]() { return DeviceCellViews{}; }));
+  // A struct of views keeps the views it was given alive, and with them their tensors (the setter's
+  // keep_alive<1, 2>); a view read back keeps the struct alive (the getter's keep_alive<0, 1>).
   for (const auto& f : kCellFieldNames) {
     auto member = f.member;
     cv.def_property(
-        f.name, [member](const DeviceCellViews& v) { return v.*member; },
-        [member](DeviceCellViews& v, const TensorView& t) { v.*member = t; });
+        f.name,
+        py::cpp_function([member](const DeviceCellViews& v) { return v.*member; }, py::keep_alive<0, 1>()),
+        py::cpp_function([member](DeviceCellViews& v, const TensorView& t) { v.*member = t; },
+                         py::keep_alive<1, 2>()));
   }
-
   m.def("device_cell_fields", &cell_field_names, py::arg("model"),
         "Names of the per-cell parameter arrays a device model keeps (tile state).");
+}
+
+// The ops: pulsed update (and its sizing helpers), population, clipping, device processes.
+void register_update_entry_points(py::module_& m) {
   m.def("update_bl_max",
         [](double lr, double granularity, int32_t desired_bl, bool fixed_bl, bool update_bl_management) {
           return update_bl_max(lr < 0 ? -lr : lr, granularity, desired_bl, fixed_bl, update_bl_management);
@@ -395,22 +322,26 @@ void register_update_ops(py::module_& m) {
         py::arg("m"), py::arg("in_size"), py::arg("out_size"), py::arg("dtype"),
         "Bytes of the uint8 workspace pulsed_update needs for this call.");
   m.def("pulsed_update", &pulsed_update_binding, py::arg("weight"), py::arg("x"), py::arg("d"), py::arg("workspace"),
-        py::arg("update"), py::arg("device"), py::arg("cells"), py::arg("lr"), py::arg("granularity"),
+        py::arg("update"), py::arg("device_model"), py::arg("cells"), py::arg("lr"), py::arg("granularity"),
         py::arg("seed"), py::arg("call"), py::arg("persistent") = py::none(), py::arg("counters") = py::none(),
         py::arg("piecewise_up") = py::none(), py::arg("piecewise_down") = py::none(), py::arg("cuda_stream") = 0,
         "Pulsed update of weight[out, in] by the batch x[m, in], d[m, out] (analog-tile.md §2).");
-  m.def("populate_device", &populate_binding, py::arg("cells"), py::arg("device"), py::arg("seed"),
+  m.def("populate_device", &populate_binding, py::arg("cells"), py::arg("device_model"), py::arg("seed"),
         py::arg("cuda_stream") = 0, "Device-to-device population of the per-cell arrays (analog-tile.md §3.2).");
-  m.def("clip_weights", &clip_binding, py::arg("weight"), py::arg("cells"), py::arg("device"),
+  m.def("clip_weights", &clip_binding, py::arg("weight"), py::arg("cells"), py::arg("device_model"),
         py::arg("write_noise"), py::arg("seed"), py::arg("call"), py::arg("persistent") = py::none(),
         py::arg("cuda_stream") = 0,
         "Clip weights to each cell's bounds; with persistent weights redraw the apparent ones (§3.4, §3.5).");
-  m.def("device_process", &process_binding, py::arg("weight"), py::arg("cells"), py::arg("device"),
+  m.def("device_process", &process_binding, py::arg("weight"), py::arg("cells"), py::arg("device_model"),
         py::arg("process"), py::arg("alpha"), py::arg("columns"), py::arg("pop_seed"), py::arg("seed"),
         py::arg("call"), py::arg("persistent") = py::none(), py::arg("cuda_stream") = 0,
         "Decay, diffuse or reset the weights of a tile, then clip them (§3.5); with persistent weights the "
         "process acts on those and the apparent ones are redrawn.");
+}
 
+// _core.testing: the per-vector management, one device pulse, one cell's population, the pulse noise
+// and the exact math, for the reference tests.
+void register_update_probes(py::module_& m) {
   py::module_ t = m.attr("testing").cast<py::module_>();
   t.def("calc_bl_ab",
         [](double lr, double eps, int32_t desired_bl, bool fixed_bl, bool bl_management, bool update_management,
@@ -433,8 +364,9 @@ void register_update_ops(py::module_& m) {
           return parse_float_dtype(dtype) == DType::kFloat64 ? probe_pulse<double>(cfg, cell, w, up, xi, pw_up, pw_down)
                                                              : probe_pulse<float>(cfg, cell, w, up, xi, pw_up, pw_down);
         },
-        py::arg("device"), py::arg("cell"), py::arg("w"), py::arg("up"), py::arg("xi"), py::arg("dtype") = "float64",
-        py::arg("piecewise_up") = std::vector<double>{1.0}, py::arg("piecewise_down") = std::vector<double>{1.0},
+        py::arg("device_model"), py::arg("cell"), py::arg("w"), py::arg("up"), py::arg("xi"),
+        py::arg("dtype") = "float64", py::arg("piecewise_up") = std::vector<double>{1.0},
+        py::arg("piecewise_down") = std::vector<double>{1.0},
         "One pulse of a device model on weight w of a cell given by its parameters (§3.3).");
   t.def("populate_cell",
         [](const DeviceConfigArgs& cfg, uint64_t seed, int64_t cells, int64_t cell, int64_t in_size,
@@ -442,7 +374,7 @@ void register_update_ops(py::module_& m) {
           return parse_float_dtype(dtype) == DType::kFloat64 ? probe_populate<double>(cfg, seed, cells, cell, in_size)
                                                              : probe_populate<float>(cfg, seed, cells, cell, in_size);
         },
-        py::arg("device"), py::arg("seed"), py::arg("cells"), py::arg("cell"), py::arg("in_size"),
+        py::arg("device_model"), py::arg("seed"), py::arg("cells"), py::arg("cell"), py::arg("in_size"),
         py::arg("dtype") = "float64", "The population of one cell (§3.2).");
   t.def("pulse_normals4",
         [](uint64_t seed, uint64_t call, uint64_t element) {
@@ -457,6 +389,16 @@ void register_update_ops(py::module_& m) {
           return parse_float_dtype(dtype) == DType::kFloat64 ? exact_pow_t<double>(x, y)
                                                              : static_cast<double>(exact_pow_t<float>(float(x), float(y)));
         }, py::arg("x"), py::arg("y"), py::arg("dtype") = "float64");
+}
+
+}  // namespace
+
+void register_update_ops(py::module_& m) {
+  register_update_enums(m);
+  register_config_structs(m);
+  register_cell_views(m);
+  register_update_entry_points(m);
+  register_update_probes(m);
 }
 
 }  // namespace xbarsim::bindings

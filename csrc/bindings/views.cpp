@@ -27,7 +27,9 @@ DeviceKind parse_device(const std::string& s) {
 }
 
 TensorView make_view(uintptr_t ptr, const std::string& dtype, const std::vector<int64_t>& shape,
-                     const std::vector<int64_t>& strides, const std::string& device, int device_index) {
+                     const std::vector<int64_t>& strides, const std::string& device, int device_index,
+                     const py::object& owner) {
+  if (owner.is_none()) throw py::type_error("TensorView: owner must be the object that owns the memory; got None");
   if (shape.size() != strides.size())
     throw py::value_error("TensorView: shape and strides must have the same length");
   if (shape.size() > static_cast<size_t>(kMaxDims))
@@ -83,10 +85,15 @@ void expect_contiguous(const TensorView& v, const char* what) {
 }
 
 void register_views(py::module_& m) {
+  // The C++ TensorView is a plain non-owning struct (kernels copy it freely); the Python object keeps
+  // `owner` alive for as long as it lives (keep_alive<1, 8>: self and the eighth argument, owner), so a
+  // view of a temporary, such as view(t.contiguous()), cannot outlive its memory.
   py::class_<TensorView>(m, "TensorView",
-                         "Non-owning view of a tensor: pointer, dtype, shape, strides (in elements), device.")
+                         "View of a tensor: pointer, dtype, shape, strides (in elements), device; keeps its "
+                         "owner (the tensor) alive.")
       .def(py::init(&make_view), py::arg("ptr"), py::arg("dtype"), py::arg("shape"), py::arg("strides"),
-           py::arg("device") = "cpu", py::arg("device_index") = 0)
+           py::arg("device") = "cpu", py::arg("device_index") = 0, py::kw_only(), py::arg("owner"),
+           py::keep_alive<1, 8>())
       .def_property_readonly("shape", [](const TensorView& v) {
         return std::vector<int64_t>(v.shape, v.shape + v.ndim);
       })

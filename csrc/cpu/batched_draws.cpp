@@ -32,19 +32,7 @@ XB_INLINE void bit_line_words_impl(const BitLineDraws& draws, const T* __restric
   }
 }
 
-}  // namespace
-
-XB_CPU_CLONES void bit_line_words(const BitLineDraws& draws, const float* prob, int64_t lines, int32_t word,
-                                  uint32_t* words_scratch, uint64_t* acc) {
-  bit_line_words_impl(draws, prob, lines, word, words_scratch, acc);
-}
-
-XB_CPU_CLONES void bit_line_words(const BitLineDraws& draws, const double* prob, int64_t lines, int32_t word,
-                                  uint32_t* words_scratch, uint64_t* acc) {
-  bit_line_words_impl(draws, prob, lines, word, words_scratch, acc);
-}
-
-XB_CPU_CLONES void pulse_normals_batch(uint64_t seed, uint64_t call, const uint64_t* __restrict elements,
+XB_INLINE void pulse_normals_batch_impl(uint64_t seed, uint64_t call, const uint64_t* __restrict elements,
                                        int64_t count, bool both_pairs, float* __restrict z) {
   if (both_pairs) {
     for (int64_t e = 0; e < count; ++e) {
@@ -64,6 +52,23 @@ XB_CPU_CLONES void pulse_normals_batch(uint64_t seed, uint64_t call, const uint6
       z[4 * e + 1] = p0.z1;
     }
   }
+}
+
+}  // namespace
+
+void bit_line_words(const BitLineDraws& draws, const float* prob, int64_t lines, int32_t word,
+                    uint32_t* words_scratch, uint64_t* acc) {
+  with_cpu_isa([&] { bit_line_words_impl(draws, prob, lines, word, words_scratch, acc); });
+}
+
+void bit_line_words(const BitLineDraws& draws, const double* prob, int64_t lines, int32_t word,
+                    uint32_t* words_scratch, uint64_t* acc) {
+  with_cpu_isa([&] { bit_line_words_impl(draws, prob, lines, word, words_scratch, acc); });
+}
+
+void pulse_normals_batch(uint64_t seed, uint64_t call, const uint64_t* elements, int64_t count, bool both_pairs,
+                         float* z) {
+  with_cpu_isa([&] { pulse_normals_batch_impl(seed, call, elements, count, both_pairs, z); });
 }
 
 }  // namespace xbarsim::cpu

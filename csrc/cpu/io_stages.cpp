@@ -1,9 +1,9 @@
 // CPU loop drivers of the read-path stages (ops/io_stages.h): OpenMP over rows. Inside a row, the
 // draws of all quads go to per-thread scratch arrays first and the element functions then run over
 // the row in a plain loop, which the compiler vectorises. The math is in the headers; this file only
-// indexes. The row functions are XB_CPU_CLONES (cpu_clones.h): fmaf and rintf are exactly rounded
-// either as instructions or as library calls, so every ISA version gives the same bits, and the same
-// as the GPU.
+// indexes. The row functions run in one copy per ISA (cpu_clones.h): fmaf and rintf are exactly
+// rounded either as instructions or as library calls, so every ISA copy gives the same bits, and the
+// same as the GPU.
 #include "xbarsim/ops/io_stages.h"
 
 #include <type_traits>
@@ -30,15 +30,18 @@ struct Scratch {
   explicit Scratch(int64_t quads) : u(4 * quads, 0.5f), z1(4 * quads, 0.0f), z2(4 * quads, 0.0f), lanes(kRowLanes) {}
 };
 
+// The row functions below run through with_cpu_isa (cpu_clones.h): one copy per ISA.
 template <typename T>
-XB_CPU_CLONES T row_stat(NoiseManagement nm, const T* x_row, int64_t n) {
-  return nm_row_stat(nm, x_row, n);
+T row_stat(NoiseManagement nm, const T* x_row, int64_t n) {
+  T stat;
+  with_cpu_isa([&] { stat = nm_row_stat(nm, x_row, n); });
+  return stat;
 }
 
 // DAC of one row into v_row; returns ||v||_2 in the fixed lane order when want_norm.
 template <typename T>
-XB_CPU_CLONES T prologue_row(const T* x_row, T* v_row, int64_t n, int64_t row, T divisor, const IoStage<T> s,
-                             uint64_t seed, uint64_t call, uint32_t round, bool want_norm, Scratch<T>& sc) {
+T prologue_row_body(const T* x_row, T* v_row, int64_t n, int64_t row, T divisor, const IoStage<T> s, uint64_t seed,
+                    uint64_t call, uint32_t round, bool want_norm, Scratch<T>& sc) {
   const int64_t quads = io_quads(n);
   float* u = sc.u.data();
   float* z = sc.z1.data();
@@ -64,12 +67,20 @@ XB_CPU_CLONES T prologue_row(const T* x_row, T* v_row, int64_t n, int64_t row, T
   return xb_sqrt(lanes[0]);
 }
 
+template <typename T>
+T prologue_row(const T* x_row, T* v_row, int64_t n, int64_t row, T divisor, const IoStage<T> s, uint64_t seed,
+               uint64_t call, uint32_t round, bool want_norm, Scratch<T>& sc) {
+  T norm;
+  with_cpu_isa([&] { norm = prologue_row_body(x_row, v_row, n, row, divisor, s, seed, call, round, want_norm, sc); });
+  return norm;
+}
+
 // The output stage as up to three passes over the row (weight noise and asymmetry only when on), so
 // that the common case is one branch-free loop; the composition is adc_element's, element by element.
 template <typename T>
-XB_CPU_CLONES uint32_t epilogue_row(const T* yhat_row, const T* pcm_row, T* y_row, int64_t n, int64_t row, T factor,
-                                    T w_noise, T w_row, const IoStage<T> s, uint64_t seed, uint64_t call,
-                                    uint32_t round, Scratch<T>& sc) {
+uint32_t epilogue_row_body(const T* yhat_row, const T* pcm_row, T* y_row, int64_t n, int64_t row, T factor,
+                           T w_noise, T w_row, const IoStage<T> s, uint64_t seed, uint64_t call, uint32_t round,
+                           Scratch<T>& sc) {
   const int64_t quads = io_quads(n);
   const bool weight_noise = pcm_row != nullptr || w_row > T(0);
   float* u = sc.u.data();
@@ -97,6 +108,16 @@ XB_CPU_CLONES uint32_t epilogue_row(const T* yhat_row, const T* pcm_row, T* y_ro
   }
   uint32_t bits = 0;
   for (int64_t j = 0; j < n; ++j) y_row[j] = adc_convert(src[j], s, zo[j], u[j], &bits) * factor;
+  return bits;
+}
+
+template <typename T>
+uint32_t epilogue_row(const T* yhat_row, const T* pcm_row, T* y_row, int64_t n, int64_t row, T factor, T w_noise,
+                      T w_row, const IoStage<T> s, uint64_t seed, uint64_t call, uint32_t round, Scratch<T>& sc) {
+  uint32_t bits;
+  with_cpu_isa([&] {
+    bits = epilogue_row_body(yhat_row, pcm_row, y_row, n, row, factor, w_noise, w_row, s, seed, call, round, sc);
+  });
   return bits;
 }
 
@@ -215,7 +236,7 @@ void prologue_by_quads_impl(const IoPrologueArgs& a) {
       for (int64_t j = 0; j < n; ++j)
         lanes[j % kRowLanes] = nm_stat_accumulate(p.noise_management, lanes[j % kRowLanes], x_row[j]);
       for (int st = kRowLanes / 2; st > 0; st >>= 1)
-        for (int l = 0; l < st; ++l) lanes[l] = nm_stat_combine(lanes[l], lanes[l + st]);
+        for (int l = 0; l < st; ++l) lanes[l] = nm_stat_combine(p.noise_management, lanes[l], lanes[l + st]);
       stat = lanes[0];
     }
     T scale_a = a.scale.ptr<T>()[row];

@@ -12,12 +12,12 @@
 
 #include <algorithm>
 #include <cmath>
-#include <type_traits>
 #include <vector>
 
 #include "batched_draws.h"
 #include "cpu_clones.h"
 #include "xbarsim/devices/device_visit.h"
+#include "xbarsim/math/abs_max.h"
 
 namespace xbarsim::cpu {
 namespace {
@@ -77,24 +77,6 @@ XB_INLINE int64_t sample_bit_lines(const UpdateKernelParams<T>& p, int64_t b, bo
   return fired;
 }
 
-// max |v[k]| over k < n (0 for n = 0). Non-negative IEEE values order like their bit patterns, so the
-// reduction runs on integers, which the compiler vectorises (a float max does not vectorise without
-// fast-math); exact, and the same value as any other order.
-template <typename T>
-XB_INLINE T max_abs(const T* v, int64_t n) {
-  using Bits = std::conditional_t<sizeof(T) == 4, uint32_t, uint64_t>;
-  constexpr Bits kMagnitude = ~Bits(0) >> 1;
-  Bits m = 0;
-  for (int64_t k = 0; k < n; ++k) {
-    Bits a;
-    if constexpr (sizeof(T) == 4) a = float_bits(v[k]) & kMagnitude;
-    else a = double_bits(v[k]) & kMagnitude;
-    m = a > m ? a : m;
-  }
-  if constexpr (sizeof(T) == 4) return bits_float(m);
-  else return bits_double(m);
-}
-
 // Writes the indices of the lines whose bit-line words are not all zero to act (ascending) and
 // returns their number: 64 lines at a time into a mask (a vectorised test), then its set bits.
 XB_INLINE int32_t fired_lines(const uint64_t* bits, int64_t lines, int32_t words, int32_t* act) {
@@ -115,8 +97,8 @@ XB_INLINE int32_t fired_lines(const uint64_t* bits, int64_t lines, int32_t words
 // Phase 1 for sample b: BL, A, B, then the bit lines (or line values) and the list of input lines
 // that fire at least once.
 template <typename T>
-XB_CPU_CLONES void prepare_sample(const UpdateKernelParams<T>& p, int64_t b, SampleScratch<T>& s, SampleCounts& n) {
-  const BlAb ab = sample_bl_ab(p, max_abs(p.x + b * p.in, p.in), max_abs(p.d + b * p.out, p.out));
+void prepare_sample(const UpdateKernelParams<T>& p, int64_t b, SampleScratch<T>& s, SampleCounts& n) {
+  const BlAb ab = sample_bl_ab(p, abs_max_of(p.x + b * p.in, p.in), abs_max_of(p.d + b * p.out, p.out));
   p.bl[b] = ab.bl;
   int32_t* act = p.act_x + b * p.in;
   int32_t n_act = 0;
@@ -158,7 +140,7 @@ double prepare_samples(const UpdateKernelParams<T>& p) {
     SampleScratch<T> scratch(p);
     SampleCounts counts;
 #pragma omp for schedule(static)
-    for (int64_t b = 0; b < p.m; ++b) prepare_sample(p, b, scratch, counts);
+    for (int64_t b = 0; b < p.m; ++b) with_cpu_isa([&] { prepare_sample(p, b, scratch, counts); });
     fired_x += counts.fired_x;
     fired_d += counts.fired_d;
     work2 += counts.work2;
@@ -259,8 +241,8 @@ void apply_runs(const UpdateKernelParams<T>& p, int64_t i, T* wrow, bool noisy, 
 // Phase 2 for row i: chunks of samples, each listed, drawn and applied in order; then the apparent
 // weights of the touched cells (write noise). touched: per-thread flags, all zero on entry and exit.
 template <class Model, typename T>
-XB_CPU_CLONES void update_row(const UpdateKernelParams<T>& p, int64_t i, RowChunk& chunk, uint8_t* touched,
-                              int64_t& n_up, int64_t& n_down) {
+void update_row(const UpdateKernelParams<T>& p, int64_t i, RowChunk& chunk, uint8_t* touched, int64_t& n_up,
+                int64_t& n_down) {
   const bool write_noise = p.dev.write_noise != T(0);
   const bool noisy = p.dev.noisy;
   T* wrow = p.target + i * p.in;
@@ -298,7 +280,8 @@ void update_rows(const UpdateKernelParams<T>& p, double work) {
     RowChunk chunk;
     std::vector<uint8_t> touched(write_noise ? static_cast<size_t>(p.in) : 0u, 0);
 #pragma omp for schedule(dynamic, 1)
-    for (int64_t i = 0; i < p.out; ++i) update_row<Model>(p, i, chunk, touched.data(), n_up, n_down);
+    for (int64_t i = 0; i < p.out; ++i)
+      with_cpu_isa([&] { update_row<Model>(p, i, chunk, touched.data(), n_up, n_down); });
   }
   if (p.counters != nullptr) {
     p.counters[kCounterCoincidencesUp] += n_up;

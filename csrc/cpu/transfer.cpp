@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "xbarsim/devices/device_visit.h"
+#include "xbarsim/math/abs_max.h"
 
 namespace xbarsim::cpu {
 namespace {
@@ -20,16 +21,7 @@ constexpr int64_t kParallelMinWork = int64_t(1) << 15;
 // (prepare_samples of csrc/cpu/pulsed_update.cpp for b = 0, minus the active-line list).
 template <typename T>
 void prepare_write(const UpdateKernelParams<T>& p) {
-  T x_max = T(0), d_max = T(0);
-  for (int64_t j = 0; j < p.in; ++j) {
-    const T v = p.x[j] < T(0) ? -p.x[j] : p.x[j];
-    x_max = v > x_max ? v : x_max;
-  }
-  for (int64_t i = 0; i < p.out; ++i) {
-    const T v = p.d[i] < T(0) ? -p.d[i] : p.d[i];
-    d_max = v > d_max ? v : d_max;
-  }
-  const BlAb ab = sample_bl_ab(p, x_max, d_max);
+  const BlAb ab = sample_bl_ab(p, abs_max_of(p.x, p.in), abs_max_of(p.d, p.out));
   p.bl[0] = ab.bl;
   if (ab.bl == 0) return;
   int64_t fired_x = 0, fired_d = 0;

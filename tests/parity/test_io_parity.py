@@ -91,10 +91,14 @@ def test_epilogue_bit_identical(name, dtype, n):
             yhat = yhat_full[:k].clone().to(dev)
             y = torch.full((m, n), 7.0, dtype=dtype, device=dev)
             sat = torch.full((k,), 9, dtype=torch.uint8, device=dev)
-            _core.io_epilogue(p, view(yhat), view(y), view(scale.to(dev)), view(sat),
-                              view(rows_.to(dev)) if rows_ is not None else None, view(vnorm.to(dev)),
-                              view(pcm_full[:k].contiguous().to(dev)), seed=99, call=7, round=round_,
-                              reduction=red, gain=1.5, cuda_stream=cuda_stream(y))
+            # Named tensors, not view(t.to(dev)): the kernel runs after this statement returns, on memory
+            # that must still be the inputs' (views keep their tensors alive, and so do these names).
+            scale_d, vnorm_d = scale.to(dev), vnorm.to(dev)
+            rows_d = rows_.to(dev) if rows_ is not None else None
+            pcm_d = pcm_full[:k].contiguous().to(dev)
+            _core.io_epilogue(p, view(yhat), view(y), view(scale_d), view(sat),
+                              view(rows_d) if rows_d is not None else None, view(vnorm_d), view(pcm_d), seed=99,
+                              call=7, round=round_, reduction=red, gain=1.5, cuda_stream=cuda_stream(y))
             torch.cuda.synchronize()
             outs.append((y.cpu(), sat.cpu()))
         assert torch.equal(outs[0][0], outs[1][0])

@@ -1,7 +1,7 @@
 """torch.Tensor -> _core.TensorView, and the CUDA stream the native core should run on.
 
 The native core never sees torch types: a view is a pointer, dtype, shape, strides in elements and
-a device. Views are non-owning, so callers keep the tensors alive for the duration of the call.
+a device. The Python view object keeps its tensor alive, so ``view(t.contiguous())`` is safe.
 """
 from __future__ import annotations
 
@@ -20,13 +20,13 @@ _DTYPE_NAMES = {
 
 
 def view(t: torch.Tensor) -> "_core.TensorView":
-    """A TensorView of ``t`` (which must stay alive while the view is used)."""
+    """A TensorView of ``t``; the view keeps ``t`` alive."""
     try:
         dtype = _DTYPE_NAMES[t.dtype]
     except KeyError:
         raise TypeError(f"xbarsim: tensors of dtype {t.dtype} cannot cross into the native core") from None
     return _core.TensorView(
-        t.data_ptr(), dtype, list(t.shape), list(t.stride()), t.device.type, t.device.index or 0
+        t.data_ptr(), dtype, list(t.shape), list(t.stride()), t.device.type, t.device.index or 0, owner=t
     )
 
 

@@ -25,11 +25,14 @@ def cuda_available() -> bool:
 
 
 def build_info() -> dict:
-    """Version, CUDA build flag, visible CUDA devices and OpenMP threads of the native core."""
+    """Version, CUDA build flag, visible CUDA devices, the CUDA runtime's status ("ok" or why not), the
+    CPU instruction set the hot loops run with and OpenMP threads of the native core."""
     return {
         "version": _core.__version__,
         "built_with_cuda": bool(_core.built_with_cuda()),
         "cuda_device_count": int(_core.cuda_device_count()),
+        "cuda_runtime_status": str(_core.cuda_runtime_status()),
+        "cpu_isa": str(_core.cpu_isa()),
         "openmp_threads": int(_core.openmp_threads()),
     }
 

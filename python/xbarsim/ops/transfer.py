@@ -181,16 +181,11 @@ def transfer_(tiles: Sequence[TransferTile] | PreparedTiles, events: torch.Tenso
     ev_v, rt_v, upd = view(events), view(rates), _update.pack_update(update)
     nbytes = _core.transfer_scratch_bytes(prepared.weights, prepared.granularities, ev_v, rt_v, upd)
     scratch = torch.empty(nbytes, dtype=torch.uint8, device=prepared.device)
-    params = None
-    if prepared.device.type == "cuda":
-        dtype_name = "float64" if prepared.dtype == torch.float64 else "float32"
-        params = torch.empty(_core.transfer_event_bytes(dtype_name) * events.shape[0], dtype=torch.uint8,
-                             device=prepared.device)
     counters = prepared.counters if update.count_pulses else [None] * prepared.n
     stream = cuda_stream(scratch)
     _core.transfer(prepared.weights, prepared.persistents, counters, prepared.cells, prepared.pw_up,
                    prepared.pw_down, prepared.devices, prepared.granularities, prepared.seeds, ev_v, rt_v,
-                   view(scratch), _opt_view(params), _mvm.io_params(io, bool(transpose)), float(io.out_scale), upd,
+                   view(scratch), _mvm.io_params(io, bool(transpose)), float(io.out_scale), upd,
                    bool(transpose), KINDS[kind], _opt_view(buffers), _opt_view(chop_in), _opt_view(chop_out),
                    int(buffer_bl), float(momentum), bool(forget_buffer), bool(no_buffer), stream)
 

@@ -24,63 +24,71 @@ enum class DeviceModel : int32_t {
 };
 
 // The scalar fields of every device dataclass (the union over the models; a model ignores the
-// fields it does not have). piecewise_up/piecewise_down are tables and travel as views.
+// fields it does not have), as one X-macro table: X(type, name) per field, in dataclass order. The
+// struct below declares them and csrc/bindings/update_ops.cpp binds them from the same table, so a
+// field cannot be declared but not bound; tests/unit/test_native_fields.py checks the table against
+// the dataclasses. piecewise_up/piecewise_down are tables and travel as views.
+#define XB_DEVICE_FIELDS(X)                                                    \
+  /* PulsedDevice (§3.1) */                                                    \
+  X(double, dw_min)                                                            \
+  X(double, dw_min_dtod)                                                       \
+  X(bool, dw_min_dtod_log_normal)                                              \
+  X(double, dw_min_std)                                                        \
+  X(double, w_min)                                                             \
+  X(double, w_max)                                                             \
+  X(double, w_min_dtod)                                                        \
+  X(double, w_max_dtod)                                                        \
+  X(double, up_down)                                                           \
+  X(double, up_down_dtod)                                                      \
+  X(bool, enforce_consistency)                                                 \
+  X(double, write_noise_std)                                                   \
+  X(bool, apply_write_noise_on_set)                                            \
+  X(bool, perfect_bias)                                                        \
+  X(double, corrupt_devices_prob)                                              \
+  X(double, corrupt_devices_range)                                             \
+  X(double, reset)                                                             \
+  X(double, reset_dtod)                                                        \
+  X(double, reset_std)                                                         \
+  X(double, lifetime)                                                          \
+  X(double, lifetime_dtod)                                                     \
+  X(double, diffusion)                                                         \
+  X(double, diffusion_dtod)                                                    \
+  X(uint64_t, construction_seed)                                               \
+  /* LinearStep (gamma_* shared with ExpStep, mult_noise with SoftBounds*) */  \
+  X(double, gamma_up)                                                          \
+  X(double, gamma_down)                                                        \
+  X(double, gamma_up_dtod)                                                     \
+  X(double, gamma_down_dtod)                                                   \
+  X(bool, allow_increasing)                                                    \
+  X(bool, mean_bound_reference)                                                \
+  X(bool, mult_noise)                                                          \
+  X(bool, reverse_up)                                                          \
+  X(bool, reverse_down)                                                        \
+  X(double, reverse_offset)                                                    \
+  /* SoftBoundsReference */                                                    \
+  X(double, slope_up_dtod)                                                     \
+  X(double, slope_down_dtod)                                                   \
+  X(double, reference_mean)                                                    \
+  X(double, reference_std)                                                     \
+  X(bool, subtract_symmetry_point)                                             \
+  /* ExpStep */                                                                \
+  X(double, A_up)                                                              \
+  X(double, A_down)                                                            \
+  X(double, a)                                                                 \
+  X(double, b)                                                                 \
+  X(double, dw_min_std_add)                                                    \
+  X(double, dw_min_std_slope)                                                  \
+  /* PowStep */                                                                \
+  X(double, pow_gamma)                                                         \
+  X(double, pow_gamma_dtod)                                                    \
+  X(double, pow_up_down)                                                       \
+  X(double, pow_up_down_dtod)
+
 struct DeviceConfigArgs {
-  DeviceModel model;
-  // PulsedDevice (§3.1)
-  double dw_min;
-  double dw_min_dtod;
-  bool dw_min_dtod_log_normal;
-  double dw_min_std;
-  double w_min;
-  double w_max;
-  double w_min_dtod;
-  double w_max_dtod;
-  double up_down;
-  double up_down_dtod;
-  bool enforce_consistency;
-  double write_noise_std;
-  bool apply_write_noise_on_set;
-  bool perfect_bias;
-  double corrupt_devices_prob;
-  double corrupt_devices_range;
-  double reset;
-  double reset_dtod;
-  double reset_std;
-  double lifetime;
-  double lifetime_dtod;
-  double diffusion;
-  double diffusion_dtod;
-  uint64_t construction_seed;
-  // LinearStep (gamma_* shared with ExpStep, mult_noise shared with SoftBounds*)
-  double gamma_up;
-  double gamma_down;
-  double gamma_up_dtod;
-  double gamma_down_dtod;
-  bool allow_increasing;
-  bool mean_bound_reference;
-  bool mult_noise;
-  bool reverse_up;
-  bool reverse_down;
-  double reverse_offset;
-  // SoftBoundsReference
-  double slope_up_dtod;
-  double slope_down_dtod;
-  double reference_mean;
-  double reference_std;
-  bool subtract_symmetry_point;
-  // ExpStep
-  double A_up;
-  double A_down;
-  double a;
-  double b;
-  double dw_min_std_add;
-  double dw_min_std_slope;
-  // PowStep
-  double pow_gamma;
-  double pow_gamma_dtod;
-  double pow_up_down;
-  double pow_up_down_dtod;
+  DeviceModel model;  // the dataclass's class (a ClassVar in Python, not a field)
+#define XB_DECLARE_FIELD(type, name) type name;
+  XB_DEVICE_FIELDS(XB_DECLARE_FIELD)
+#undef XB_DECLARE_FIELD
 };
 
 // Per-cell parameter arrays, each [out, in] contiguous in the tile dtype; a model reads only the

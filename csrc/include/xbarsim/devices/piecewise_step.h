@@ -18,7 +18,7 @@ struct PiecewiseStepModel : DeviceModelDefaults {
     if (len == 1 || !(c.b_max > c.b_min)) return table[0];
     const int32_t n = len - 1;
     T u = (w - c.b_min) / (c.b_max - c.b_min) * T(n);
-    if (u < T(0)) u = T(0);
+    if (!(u >= T(0))) u = T(0);  // also a NaN weight: the index stays in the table (the result is NaN anyway)
     T kf = floor_t(u);
     if (kf > T(n - 1)) kf = T(n - 1);
     const int32_t k = static_cast<int32_t>(kf);

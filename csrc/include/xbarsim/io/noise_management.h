@@ -1,14 +1,13 @@
 // Noise management: the per-vector scale a, the input scale sigma of a bound-management round, the
 // short cut and the final rescale factor. Spec: analog-tile.md §1.3 steps 1, 2 and 8, §1.4.
 // Invariants: pure, host and device, templated on float/double; no random draws. Row statistics are
-// maxima, which are exact in any reduction order, so CPU and CUDA agree bit for bit.
+// maxima, which are exact in any reduction order, so CPU and CUDA agree bit for bit (NaN included).
 #pragma once
 
 #include <cstdint>
-#include <cstring>
-#include <type_traits>
 
 #include "xbarsim/core/host_device.h"
+#include "xbarsim/math/abs_max.h"
 
 namespace xbarsim {
 
@@ -28,20 +27,24 @@ XB_HD XB_INLINE T nm_stat_init(NoiseManagement nm) {
   return nm_uses_signed_max(nm) ? -static_cast<T>(INFINITY) : T(0);
 }
 
+// One element into a thread's running statistic. The |x| modes fold with abs_max (math/abs_max.h): a
+// NaN wins, on the host and on the device alike. The signed max ignores NaN on both sides (a NaN
+// compares false), and its -0/+0 order dependence is removed by nm_scale.
 template <typename T>
 XB_HD XB_INLINE T nm_stat_accumulate(NoiseManagement nm, T acc, T x) {
-  const T v = nm_uses_signed_max(nm) ? x : (x < T(0) ? -x : x);
-  return v > acc ? v : acc;
+  if (!nm_uses_signed_max(nm)) return abs_max(acc, x);
+  return x > acc ? x : acc;
 }
 
+// Two threads' statistics combined (the CUDA block reduction, the host's lane emulation).
 template <typename T>
-XB_HD XB_INLINE T nm_stat_combine(T a, T b) { return b > a ? b : a; }
+XB_HD XB_INLINE T nm_stat_combine(NoiseManagement nm, T a, T b) {
+  if (!nm_uses_signed_max(nm)) return abs_max(a, b);
+  return b > a ? b : a;
+}
 
 // The row statistic over a whole row, for the CPU loops (the CUDA kernels reduce nm_stat_accumulate
-// over threads and combine with nm_stat_combine; maxima are exact in any order, so both agree). For
-// the |x| modes the maximum is taken over the bit patterns of |x_j|: for finite numbers their
-// unsigned order is the numeric order, and an integer maximum vectorises where a floating-point one
-// does not (its NaN and signed-zero rules forbid reordering). -0 maps to +0, as nm_scale does.
+// over threads and combine with nm_stat_combine; both are exact in any order, so both sides agree).
 template <typename T>
 inline T nm_row_stat(NoiseManagement nm, const T* x, int64_t n) {
   T stat = nm_stat_init<T>(nm);
@@ -50,17 +53,7 @@ inline T nm_row_stat(NoiseManagement nm, const T* x, int64_t n) {
     for (int64_t j = 0; j < n; ++j) stat = nm_stat_accumulate(nm, stat, x[j]);
     return stat;
   }
-  using Bits = typename std::conditional<sizeof(T) == 4, uint32_t, uint64_t>::type;
-  constexpr Bits kMagnitude = ~Bits(0) >> 1;
-  Bits m = 0;
-  for (int64_t j = 0; j < n; ++j) {
-    Bits b;
-    std::memcpy(&b, &x[j], sizeof(b));
-    b &= kMagnitude;
-    m = b > m ? b : m;
-  }
-  std::memcpy(&stat, &m, sizeof(m));
-  return stat;
+  return abs_max_of(x, n);
 }
 
 // Step 1 for the stateless modes: a from the row statistic (nm_thres_eff caps abs_max and max and is
@@ -83,9 +76,17 @@ XB_HD XB_INLINE T nm_scale(NoiseManagement nm, T stat, T nm_thres_eff) {
 
 // average_abs_max, one vector: the first vector (state < 0 means "not initialised") sets the running
 // maximum, later ones discount it: m <- (1 - decay) m + decay max_j |x_j|. Applied in sample order.
+// nm_running_step is the same update with its two chain-independent operands, keep = 1 - decay and
+// decayed = decay * max_j |x_j|, computed beforehand (the CUDA scan computes them in parallel and
+// keeps only the compare, multiply and add on its serial chain): the same operations, the same bits.
+template <typename T>
+XB_HD XB_INLINE T nm_running_step(T state, T abs_max, T keep, T decayed) {
+  return state < T(0) ? abs_max : keep * state + decayed;
+}
+
 template <typename T>
 XB_HD XB_INLINE T nm_running_update(T state, T abs_max, T decay) {
-  return state < T(0) ? abs_max : (T(1) - decay) * state + decay * abs_max;
+  return nm_running_step(state, abs_max, T(1) - decay, decay * abs_max);
 }
 
 // Short cut (§1.3 step 1, §1.4): with noise management on and a <= 0 the output is exactly zero;

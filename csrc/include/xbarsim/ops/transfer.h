@@ -1,5 +1,5 @@
 // Fused transfers between the tiles of a multi-tile algorithm: every transfer due at one point of a
-// step (all source tiles, every line read), executed in order in one call (one CUDA block), plus the
+// step (all source tiles, every line read), executed in order in one call, plus the
 // reduction of the visible weight W̄ = Σ_n γ_n W⁽ⁿ⁾ and mixed precision's accumulator χ += lr·dᵀx.
 // Spec: algorithms.md §3.3 (direct transfer), §3.5 (fusion), §8.3 (TT-v2 buffer), §8.4 (chopped
 // buffer); analog-tile.md §1.9 (transfer reads), §2 (pulsed write).
@@ -64,7 +64,6 @@ struct TransferArgs {
   TensorView events;     // int64 [E, kEvColumns], host memory
   TensorView rates;      // float64 [E, kRateColumns], host memory
   TensorView scratch;    // uint8 [transfer_scratch_bytes], on the tiles' device
-  TensorView params;     // uint8 [E * transfer_event_bytes] on the tiles' device (CUDA only)
   TensorView buffers;    // T [n_buffers, out, in] (buffered kinds) or undefined
   TensorView chop_in;    // T [in] ±1 (kChopped) or undefined
   TensorView chop_out;   // T [out] ±1 (kChopped) or undefined
@@ -175,13 +174,28 @@ XB_HD XB_INLINE void transfer_dac_quad(const TransferEventParams<T>& e, const Tr
                       io_element(0, 0, io_quads(n), q), nullptr);
 }
 
-// ||v||_2 of the DAC outputs, summed in line order (only for additive_constant weight noise).
+// ||v||_2 of the DAC outputs (only for additive_constant weight noise), summed as io_prologue sums a
+// row (ops/io_stages.h): lane l adds the squares of quads l, l + kRowLanes, ... in line order, then
+// the lanes are combined by row_lanes_tree_sum. So the fused read's ||v|| is analog_mvm's bit for
+// bit, and the CUDA kernel computes it with one thread per lane and a block tree.
 template <typename T>
-XB_HD XB_INLINE T transfer_vnorm(const TransferEventParams<T>& e, const TransferShared<T>& s) {
-  const int64_t n = transfer_lines_in(s);
+XB_HD XB_INLINE T transfer_vnorm_lane(const TransferEventParams<T>& e, const TransferShared<T>& s, int lane) {
+  const int64_t n = transfer_lines_in(s), quads = io_quads(n);
   T acc = T(0);
-  for (int64_t j = 0; j < n; ++j) acc = acc + e.v[j] * e.v[j];
-  return xb_sqrt(acc);
+  for (int64_t q = lane; q < quads; q += kRowLanes) {
+    const int64_t end = 4 * q + 4 < n ? 4 * q + 4 : n;
+    for (int64_t j = 4 * q; j < end; ++j) acc = acc + e.v[j] * e.v[j];
+  }
+  return acc;
+}
+
+// The whole norm on the host (the CUDA kernel reduces transfer_vnorm_lane over its threads instead).
+template <typename T>
+inline T transfer_vnorm(const TransferEventParams<T>& e, const TransferShared<T>& s) {
+  T lanes[kRowLanes];
+  for (int l = 0; l < kRowLanes; ++l) lanes[l] = transfer_vnorm_lane(e, s, l);
+  row_lanes_tree_sum(lanes);
+  return xb_sqrt(lanes[0]);
 }
 
 // Source weight feeding output k from DAC line j.
@@ -239,7 +253,7 @@ XB_HD XB_INLINE int32_t transfer_buffer_step(T* h, T gain, T y, T divisor, int32
   t = t < T(0) ? -floor_t(-t) : floor_t(t);  // trunc
   const T cap = T(bl);
   t = t > cap ? cap : (t < -cap ? -cap : t);
-  const int32_t n = static_cast<int32_t>(t);
+  const int32_t n = t == t ? static_cast<int32_t>(t) : 0;  // a NaN read writes nothing (casting NaN is undefined)
   if (forget) *h = n != 0 ? momentum * omega : omega;
   else *h = omega - (T(1) - momentum) * T(n) * divisor;
   return n;
@@ -497,11 +511,6 @@ void build_transfer_events(const TransferArgs& a, TransferEventParams<T>* events
 inline size_t transfer_scratch_bytes(const TransferArgs& a) {
   const size_t elem = a.tiles[0].weight.dtype == DType::kFloat64 ? sizeof(double) : sizeof(float);
   return detail::transfer_layout(a, elem).total;
-}
-
-// Bytes of the per-event parameter array the CUDA driver copies to the device.
-inline size_t transfer_event_bytes(DType dtype) {
-  return dtype == DType::kFloat64 ? sizeof(TransferEventParams<double>) : sizeof(TransferEventParams<float>);
 }
 
 }  // namespace xbarsim

@@ -43,7 +43,7 @@ XB_HD XB_INLINE void bit_line_group_word(const T prob[4], int32_t bl, int32_t wo
   }
 }
 
-// Number of slots in which both lines fired.
+// Number of slots in which both lines fired (each line's words contiguous).
 XB_HD XB_INLINE int32_t coincidences(const uint64_t* bx, const uint64_t* bd, int32_t words) {
   int32_t n = 0;
   for (int32_t w = 0; w < words; ++w) n += popcount64(bx[w] & bd[w]);

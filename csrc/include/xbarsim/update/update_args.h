@@ -32,18 +32,25 @@ XB_HD XB_INLINE bool is_pulsed(PulseType t) {
 // the bit-line words per line (64) and so the shared memory of the CUDA update kernel.
 constexpr int32_t kMaxBL = 4096;
 
+// The UpdateConfig fields as one X-macro table, X(type, name) in dataclass order: declared below and
+// bound by csrc/bindings/update_ops.cpp from the same table (tests/unit/test_native_fields.py).
+#define XB_UPDATE_FIELDS(X)     \
+  X(int32_t, desired_bl)        \
+  X(bool, fixed_bl)             \
+  X(bool, update_bl_management) \
+  X(bool, update_management)    \
+  X(double, um_grad_scale)      \
+  X(PulseType, pulse_type)      \
+  X(double, res)                \
+  X(bool, sto_round)            \
+  X(double, x_res_implicit)     \
+  X(double, d_res_implicit)     \
+  X(bool, count_pulses)
+
 struct UpdateArgs {
-  int32_t desired_bl;
-  bool fixed_bl;
-  bool update_bl_management;
-  bool update_management;
-  double um_grad_scale;
-  PulseType pulse_type;
-  double res;
-  bool sto_round;
-  double x_res_implicit;
-  double d_res_implicit;
-  bool count_pulses;
+#define XB_DECLARE_FIELD(type, name) type name;
+  XB_UPDATE_FIELDS(XB_DECLARE_FIELD)
+#undef XB_DECLARE_FIELD
 };
 
 // Indices of the per-tile pulse counters (int64[kNumCounters]), analog-tile.md §2.9.
