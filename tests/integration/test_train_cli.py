@@ -115,11 +115,17 @@ def _wait_for_checkpoint(run: pathlib.Path, proc: subprocess.Popen, timeout: flo
         time.sleep(0.05)
 
 
-def test_a_run_killed_mid_epoch_resumes_to_the_uninterrupted_result(tmp_path):
-    reference = tmp_path / "reference"
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> pathlib.Path:
+    """The uninterrupted run the interrupted ones must end equal to."""
+    run = tmp_path_factory.mktemp("reference") / "run"
     res = _xbarsim("train", "--algorithm", "resl", "--tiles", "3", "--epochs", "2", *TINY, "--checkpoint-every",
-                   "3", "--out", str(reference))
+                   "3", "--out", str(run))
     assert res.returncode == 0, res.stderr
+    return run
+
+
+def test_a_run_killed_mid_epoch_resumes_to_the_uninterrupted_result(tmp_path, reference):
     run = tmp_path / "killed"
     proc = _start(run)
     _wait_for_checkpoint(run, proc)
@@ -134,7 +140,7 @@ def test_a_run_killed_mid_epoch_resumes_to_the_uninterrupted_result(tmp_path):
     assert _metrics(run) == _metrics(reference)
 
 
-def test_sigint_saves_a_checkpoint_and_the_run_resumes(tmp_path):
+def test_sigint_saves_a_checkpoint_and_the_run_resumes(tmp_path, reference):
     run = tmp_path / "interrupted"
     proc = _start(run)
     _wait_for_checkpoint(run, proc)
@@ -146,10 +152,8 @@ def test_sigint_saves_a_checkpoint_and_the_run_resumes(tmp_path):
     resumed = _xbarsim("train", "--out", str(run), "--resume")
     assert resumed.returncode == 0, resumed.stderr
     assert json.loads((run / "summary.json").read_text())["status"] == "completed"
-    reference = tmp_path / "reference"
-    assert _xbarsim("train", "--algorithm", "resl", "--tiles", "3", "--epochs", "2", *TINY, "--checkpoint-every", "3",
-                    "--out", str(reference)).returncode == 0
     _assert_same_model(reference, run)
+    assert _metrics(run) == _metrics(reference)
 
 
 def test_yaml_config_with_an_unknown_key_is_rejected(tmp_path):

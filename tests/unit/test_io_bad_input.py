@@ -234,3 +234,28 @@ def test_set_weights_rejects_meta_and_complex_tensors_untouched():
             torch.zeros(2, 2, 3, device="meta"))
     assert not tile.weight.any() and not multi.weight.any()
     assert int(tile.rng_counter) == 0 and int(multi.rng_counter) == 0
+
+
+def test_deferred_input_checks_flag_without_raising_then_report():
+    """``set_input_checks("deferred")``: no exception (and no host synchronisation) at the op; the flag is
+    reported by raise_deferred_input_errors, once, naming the callable and the argument."""
+    from xbarsim.ops import raise_deferred_input_errors, set_input_checks
+
+    w = torch.full((3, 4), 0.1)
+    x = torch.rand(2, 4)
+    set_input_checks("deferred")
+    try:
+        raise_deferred_input_errors()  # nothing pending
+        xbarsim.ops.analog_mvm(x, w, xbarsim.IOConfig(is_perfect=True))
+        raise_deferred_input_errors()  # finite inputs: no error
+        x[1, 2] = float("nan")
+        xbarsim.ops.analog_mvm(x, w, xbarsim.IOConfig(is_perfect=True))  # runs
+        with pytest.raises(ValueError, match=r"analog_mvm: x must be finite .*deferred"):
+            raise_deferred_input_errors()
+        raise_deferred_input_errors()  # reported once, then cleared
+    finally:
+        set_input_checks(True)
+    with pytest.raises(ValueError, match="x must be finite"):
+        xbarsim.ops.analog_mvm(x, w, xbarsim.IOConfig(is_perfect=True))
+    with pytest.raises(TypeError, match="set_input_checks: enabled must be True, False or 'deferred'"):
+        set_input_checks("later")

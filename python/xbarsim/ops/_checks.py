@@ -3,9 +3,12 @@
 Every message has the project form ``<callable>: <argument> must <expectation>; got <actual>``.
 ``TypeError`` for types and dtypes, ``ValueError`` for values, shapes, devices and NaN/inf.
 
-The finiteness check reads the data (a device synchronisation on CUDA). It is on by default and can
-be switched off for speed with :func:`set_input_checks` (``xbarsim.ops.set_input_checks(False)``);
-shape, dtype and device checks are never switched off.
+The finiteness check reads the data. It has three modes (:func:`set_input_checks`): on (the default:
+the op raises before any kernel runs; on CUDA that costs a device synchronisation per checked
+tensor), ``"deferred"`` (the check runs on the device and only raises a flag; the caller reports the
+flags with :func:`raise_deferred_input_errors` at a point it chooses, e.g. before a checkpoint, so a GPU
+step never waits for the host — at the price that a step with NaN/inf has already run when it is
+reported), and off. Shape, dtype and device checks are never switched off.
 """
 from __future__ import annotations
 
@@ -20,6 +23,8 @@ __all__ = [
     "check_tensor",
     "check_same_device",
     "check_finite",
+    "input_checks_mode",
+    "raise_deferred_input_errors",
     "check_int",
     "check_number",
     "check_instance",
@@ -28,7 +33,10 @@ __all__ = [
     "shape_str",
 ]
 
-_INPUT_CHECKS = True
+_INPUT_CHECKS: Union[bool, str] = True
+# Deferred finiteness flags: (callable, argument, device) -> a bool tensor on that device, True once a
+# non-finite value reached that argument since the last raise_deferred_input_errors().
+_DEFERRED: dict[tuple, torch.Tensor] = {}
 
 FLOAT_DTYPES = (torch.float32, torch.float64)
 SUPPORTED_DEVICE_TYPES = ("cpu", "cuda")
@@ -38,22 +46,43 @@ SUPPORTED_DEVICE_TYPES = ("cpu", "cuda")
 DimSpec = Union[int, None, tuple]
 
 
-def set_input_checks(enabled: bool) -> None:
-    """Switch the data-reading input checks (NaN/inf) of every op on or off. Default: on.
+def set_input_checks(enabled: Union[bool, str]) -> None:
+    """Set the mode of the data-reading input checks (NaN/inf) of every op. Default: True.
 
     Args:
-        enabled: True to check inputs for NaN/inf before every kernel (one device sync per op on
-            CUDA), False to skip that check. Shape, dtype and device checks always run.
+        enabled: True to check inputs for NaN/inf before every kernel (one device sync per checked
+            tensor on CUDA); ``"deferred"`` to raise device-side flags instead, reported by
+            :func:`raise_deferred_input_errors`; False to skip the check. Shape, dtype and device
+            checks always run.
     """
     global _INPUT_CHECKS
-    if not isinstance(enabled, bool):
-        raise TypeError(f"set_input_checks: enabled must be a bool; got {enabled!r}")
+    if not (isinstance(enabled, bool) or enabled == "deferred"):
+        raise TypeError(f"set_input_checks: enabled must be True, False or 'deferred'; got {enabled!r}")
     _INPUT_CHECKS = enabled
 
 
 def input_checks_enabled() -> bool:
-    """Whether the data-reading input checks are on (see :func:`set_input_checks`)."""
+    """Whether the data-reading input checks run (immediately or deferred; see :func:`set_input_checks`)."""
+    return _INPUT_CHECKS is not False
+
+
+def input_checks_mode() -> Union[bool, str]:
+    """True, False or ``"deferred"`` (see :func:`set_input_checks`)."""
     return _INPUT_CHECKS
+
+
+def raise_deferred_input_errors() -> None:
+    """Report the deferred finiteness flags raised since the last call, and clear them.
+
+    One host synchronisation per flag. Raises ValueError naming the first callable and argument that
+    received NaN or inf (``"deferred"`` mode only; a no-op otherwise).
+    """
+    pending = list(_DEFERRED.items())
+    _DEFERRED.clear()
+    for (fn, name, _device), flag in pending:
+        if bool(flag):
+            raise ValueError(f"{fn}: {name} must be finite (no NaN or inf); a non-finite value reached it since "
+                             "the last check (deferred input checks, xbarsim.ops.set_input_checks('deferred'))")
 
 
 def shape_str(shape: Iterable[int]) -> str:
@@ -143,7 +172,16 @@ def check_finite(fn: str, name: str, t: torch.Tensor) -> None:
     The common case costs one reduction: the sum of finite values is finite unless it overflows, and
     only then (or when it is not finite) are the elements tested one by one.
     """
-    if not _INPUT_CHECKS or t.numel() == 0:
+    if _INPUT_CHECKS is False or t.numel() == 0:
+        return
+    if _INPUT_CHECKS == "deferred":
+        bad = ~torch.isfinite(t).all()  # exact (no overflow of a sum), and no synchronisation
+        key = (fn, name, t.device)
+        flag = _DEFERRED.get(key)
+        if flag is None:
+            _DEFERRED[key] = bad
+        else:
+            flag.logical_or_(bad)
         return
     if bool(torch.isfinite(t.sum())):
         return

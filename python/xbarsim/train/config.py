@@ -60,6 +60,9 @@ class RunConfig(ConfigBase):
         test_limit: evaluate on the first ``test_limit`` test images (None: all).
         checkpoint_every: also checkpoint every this many steps (0: per epoch only).
         device_processes: applied to every analog layer after each optimizer step ("decay", "diffuse").
+        input_checks: the ops' NaN/inf checks: "on" (raise before a kernel runs), "deferred" (device-side
+            flags reported before every checkpoint: no host synchronisation in a GPU step), "off", or
+            "auto" (deferred on CUDA, on otherwise). Default "auto".
         tile_config: a complete TileConfig replacing the preset's (YAML: its ``to_dict`` form).
         mapping: a MappingConfig replacing the preset's.
     """
@@ -89,6 +92,7 @@ class RunConfig(ConfigBase):
     test_limit: Optional[int] = None
     checkpoint_every: int = 0
     device_processes: tuple[str, ...] = ()
+    input_checks: str = "auto"
     tile_config: Optional[TileConfig] = None
     mapping: Optional[MappingConfig] = None
 
@@ -102,6 +106,7 @@ class RunConfig(ConfigBase):
         require_int(self, "seed", minimum=0)
         require_int(self, "checkpoint_every", minimum=0)
         require_bool(self, "download")
+        require_choice(self, "input_checks", ("auto", "on", "deferred", "off"))
         for name in ("epochs", "batch_size", "threads", "limit", "test_limit"):
             if getattr(self, name) is not None:
                 require_int(self, name, minimum=1)

@@ -36,6 +36,7 @@ from ..algorithms import PlateauDetector, signal_warm_start
 from ..config.seeds import child_seed
 from ..data import ImageDataset, Preprocess
 from ..nn import analog_layers
+from ..ops import raise_deferred_input_errors
 from .checkpoint import load, save
 from .run_dir import RunDirectory
 
@@ -313,6 +314,9 @@ class Trainer:
 
     # --- checkpoints ---------------------------------------------------------------------------------
     def _save(self) -> None:
+        # Deferred input checks (GPU runs) are reported here, before the state is saved: a step that saw
+        # NaN/inf stops the run and the last checkpoint stays the last good one.
+        raise_deferred_input_errors()
         setup = self.setup
         extra = {"loop": self.state.to_dict(),
                  "scheduler": setup.scheduler.state_dict() if setup.scheduler is not None else None,

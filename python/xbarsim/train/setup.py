@@ -22,7 +22,7 @@ from ..config import TileConfig
 from ..config.algorithms import ChoppedTikiTakaV2, ResidualLearning
 from ..config.seeds import child_seed
 from ..nn import convert_to_analog
-from ..ops import set_num_threads
+from ..ops import set_input_checks, set_num_threads
 from ..optim import AnalogSGD
 from ..presets import paper
 from .config import RunConfig
@@ -131,6 +131,8 @@ def build(cfg: RunConfig) -> tuple[TrainingSetup, LoopOptions]:
         torch.set_num_threads(cfg.threads)
         set_num_threads(cfg.threads)
     device = torch.device(cfg.device)
+    mode = cfg.input_checks if cfg.input_checks != "auto" else ("deferred" if device.type == "cuda" else "on")
+    set_input_checks({"on": True, "off": False, "deferred": "deferred"}[mode])
     train_set = _data.load(cfg.dataset, cfg.data_dir, train=True, download=cfg.download)
     test_set = _data.load(cfg.dataset, cfg.data_dir, train=False, download=cfg.download)
     if cfg.limit is not None:
