@@ -79,7 +79,7 @@ def _events(rows):
 def test_transfer_onto_every_device_model(name, dtype):
     """Each of the 7 transfer kernel instances (one per target device model)."""
     algo = ResidualLearning(n_tiles=3, gamma=0.5, transfer_every=1.0)
-    cfg = TileConfig(forward=PERFECT, backward=PERFECT, device=MODELS[name], algorithm=algo)
+    cfg = TileConfig(forward=PERFECT, backward=PERFECT, device_model=MODELS[name], algorithm=algo)
     rows = [(2, 1, 3, 1, 2, -1, 0.9, 0.0, 1.0), (1, 0, 5, 3, 4, -1, 1.3, 0.0, 1.0),
             (2, 1, 20, 5, 6, -1, -0.4, 0.0, 1.0), (1, 0, 3, 7, 8, -1, 2.5, 0.0, 1.0)]
     ev, rates = _events(rows)
@@ -109,7 +109,7 @@ def test_transfer_across_device_models_and_launch_batches():
     ev, rates = _events(rows)
     results = []
     for device in ("cpu", "cuda"):
-        tiles = [xbarsim.AnalogTile(33, 21, TileConfig(device=m, update=UpdateConfig(count_pulses=True)), seed=k + 1,
+        tiles = [xbarsim.AnalogTile(33, 21, TileConfig(device_model=m, update=UpdateConfig(count_pulses=True)), seed=k + 1,
                                     device=device) for k, m in enumerate(models)]
         g = torch.Generator().manual_seed(2)
         for t in tiles:
@@ -142,7 +142,7 @@ def test_transfer_lines_longer_than_a_block(shape, columns, read, kind):
     out, inp = shape
     n_lines = inp if columns else out
     algo = ResidualLearning(n_tiles=3, gamma=0.5, transfer_every=1.0, transfer_columns=columns)
-    cfg = TileConfig(forward=PERFECT, backward=PERFECT, device=MODELS["SoftBounds"], algorithm=algo)
+    cfg = TileConfig(forward=PERFECT, backward=PERFECT, device_model=MODELS["SoftBounds"], algorithm=algo)
     rows = [(2, 1, 0, 1, 2, 0, 0.9, 0.3, 0.1), (1, 0, n_lines - 1, 3, 4, 1, 1.3, 0.7, 0.1),
             (2, 1, n_lines // 2, 5, 6, 0, -0.6, 2.0, 0.1), (2, 1, n_lines - 1, 7, 8, 0, 2.0, 0.3, 0.1)]
     ev, rates = _events(rows)
@@ -163,7 +163,7 @@ def test_transfer_lines_longer_than_a_block(shape, columns, read, kind):
 @pytest.mark.parametrize("pulse_type", ["none", "none_with_device"])
 def test_transfer_exact_pulse_types(pulse_type):
     algo = ResidualLearning(n_tiles=3, gamma=0.5, transfer_every=1.0)
-    cfg = TileConfig(forward=PERFECT, backward=PERFECT, device=MODELS["LinearStep"], algorithm=algo)
+    cfg = TileConfig(forward=PERFECT, backward=PERFECT, device_model=MODELS["LinearStep"], algorithm=algo)
     ev, rates = _events([(2, 1, 3, 1, 2, -1, 0.9, 0.0, 1.0), (1, 0, 7, 3, 4, -1, 1.7, 0.0, 1.0)])
     results = []
     for device in ("cpu", "cuda"):
@@ -230,8 +230,8 @@ def test_elementwise_kernels_with_more_elements_than_threads():
 @pytest.mark.slow
 def test_clip_with_more_cells_than_threads():
     dev = devices.SoftBoundsReference(write_noise_std=1.0, reference_std=0.1)
-    a = xbarsim.AnalogTile(4100, 4100, TileConfig(device=dev), seed=3, device="cpu")
-    b = xbarsim.AnalogTile(4100, 4100, TileConfig(device=dev), seed=3, device="cuda")
+    a = xbarsim.AnalogTile(4100, 4100, TileConfig(device_model=dev), seed=3, device="cpu")
+    b = xbarsim.AnalogTile(4100, 4100, TileConfig(device_model=dev), seed=3, device="cuda")
     w = torch.randn(4100, 4100, generator=torch.Generator().manual_seed(9))
     a.set_weights(w)
     b.set_weights(w.cuda())
@@ -259,7 +259,7 @@ EXACT_GEMM_IO = IOConfig(inp_res=1 / 128, inp_sto_round=True, out_sto_round=True
 
 def test_ops_on_a_non_default_stream():
     """Kernels run on torch's current stream, here a side stream: the results must be those of the CPU."""
-    cfg = TileConfig(device=presets.PaperSoftBounds(16), update=UpdateConfig(count_pulses=True))
+    cfg = TileConfig(device_model=presets.PaperSoftBounds(16), update=UpdateConfig(count_pulses=True))
     g = torch.Generator().manual_seed(10)
     x, d = torch.rand(40, 70, generator=g), torch.randn(40, 37, generator=g)
     xm, wm = _dyadic_mvm_inputs(17)
@@ -289,7 +289,7 @@ def test_exact_pulse_types_with_an_exact_gemm(pulse_type, dtype):
     """W <- W - lr d^T x with dyadic data (every product and sum exact, so cuBLAS and the CPU BLAS agree),
     then for none_with_device the native clip to the cell bounds (with write noise)."""
     dev = devices.LinearStep(w_min=-0.5, w_max=0.5, dw_min=0.05, write_noise_std=0.5)
-    cfg = TileConfig(device=dev, update=UpdateConfig(pulse_type=pulse_type))
+    cfg = TileConfig(device_model=dev, update=UpdateConfig(pulse_type=pulse_type))
     g = torch.Generator().manual_seed(11)
     w = _dyadic((37, 70), 0.25, g, dtype)
     a = xbarsim.AnalogTile(37, 70, cfg, seed=4, device="cpu", dtype=dtype)
@@ -357,7 +357,7 @@ def test_nan_rows_in_the_read_path(nm, dtype, input_checks_off):
 
 def test_nan_vectors_in_the_update(input_checks_off):
     """A vector with a NaN gets BL = 0 on both devices (its x_max or d_max is NaN), the others update."""
-    cfg = TileConfig(device=presets.PaperSoftBounds(16), update=UpdateConfig(count_pulses=True))
+    cfg = TileConfig(device_model=presets.PaperSoftBounds(16), update=UpdateConfig(count_pulses=True))
     g = torch.Generator().manual_seed(14)
     x, d = torch.rand(20, 70, generator=g), torch.randn(20, 37, generator=g)
     x[3, 5] = float("nan")
@@ -379,7 +379,7 @@ needs_two_gpus = pytest.mark.skipif(torch.cuda.device_count() < 2, reason="needs
 def test_ops_on_the_second_gpu_with_the_first_current():
     """Every CUDA entry point makes the views' device current (and restores the caller's)."""
     torch.cuda.set_device(0)
-    cfg = TileConfig(device=presets.PaperSoftBounds(16), update=UpdateConfig(count_pulses=True))
+    cfg = TileConfig(device_model=presets.PaperSoftBounds(16), update=UpdateConfig(count_pulses=True))
     g = torch.Generator().manual_seed(15)
     x, d = torch.rand(30, 70, generator=g), torch.randn(30, 37, generator=g)
     a = xbarsim.AnalogTile(37, 70, cfg, seed=4, device="cpu")
@@ -395,7 +395,7 @@ def test_ops_on_the_second_gpu_with_the_first_current():
         _assert_same(p, q, f"state tensor {k}")
     _assert_same(ya, yb, "analog_mvm")
     algo = ResidualLearning(n_tiles=3, gamma=0.5, transfer_every=1.0)
-    mt_cfg = TileConfig(forward=PERFECT, backward=PERFECT, device=MODELS["SoftBounds"], algorithm=algo)
+    mt_cfg = TileConfig(forward=PERFECT, backward=PERFECT, device_model=MODELS["SoftBounds"], algorithm=algo)
     mc = make_tile(33, 21, mt_cfg, seed=5)
     mg = copy.deepcopy(mc).to("cuda:1")
     for step in range(4):
@@ -422,7 +422,7 @@ def test_tensors_on_two_gpus_are_refused():
 @pytest.mark.slow
 def test_update_4096_square_batch_1024():
     """The benchmark's large case in the typical regime (lr 0.01, small d): every grid dimension large."""
-    cfg = TileConfig(device=presets.PaperSoftBounds(16), update=UpdateConfig(count_pulses=True))
+    cfg = TileConfig(device_model=presets.PaperSoftBounds(16), update=UpdateConfig(count_pulses=True))
     g = torch.Generator().manual_seed(16)
     x, d = torch.rand(1024, 4096, generator=g), torch.randn(1024, 4096, generator=g) * 0.1
     a = xbarsim.AnalogTile(4096, 4096, cfg, seed=4, device="cpu")

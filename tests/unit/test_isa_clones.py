@@ -47,13 +47,13 @@ cases = {
 }
 for name, (dev, upd, dtype, lr) in cases.items():
     g = torch.Generator().manual_seed(3)
-    tile = xbarsim.AnalogTile(37, 131, TileConfig(device=dev, update=upd), seed=5, dtype=dtype)
+    tile = xbarsim.AnalogTile(37, 131, TileConfig(device_model=dev, update=upd), seed=5, dtype=dtype)
     tile.set_weights(torch.rand(37, 131, generator=g, dtype=dtype) * 0.4 - 0.2)
     for m in (1, 19, 70):
         x = torch.rand(m, 131, generator=g, dtype=dtype) * 2 - 0.5
         d = torch.randn(m, 37, generator=g, dtype=dtype)
         tile.update(x, d, lr)
-    out["update_" + name] = sha(tile.get_weights()) + repr(sorted(tile.pulse_counts().items()))
+    out["update_" + name] = sha(tile.get_weights()[0]) + repr(sorted(tile.pulse_counts().items()))
 # Read path stages with every noise source on.
 io = IOConfig(inp_noise=0.1, out_noise=0.2, w_noise=0.05, w_noise_type="additive_constant", inp_sto_round=True,
               out_sto_round=True, inp_asymmetry=0.1, out_asymmetry=0.05)

@@ -20,10 +20,10 @@ from xbarsim.ops._views import view
 PERFECT = IOConfig(is_perfect=True)
 
 
-def _compound(device=None, dtype=torch.float64, write_noise=0.0):
-    device = device or SoftBounds(w_min=-1.0, w_max=1.0, dw_min=0.25, write_noise_std=write_noise)
+def _compound(device_model=None, dtype=torch.float64, write_noise=0.0):
+    device_model = device_model or SoftBounds(w_min=-1.0, w_max=1.0, dw_min=0.25, write_noise_std=write_noise)
     algo = ResidualLearning(n_tiles=3, gamma=0.5, transfer_every=1.0)
-    t = make_tile(5, 7, TileConfig(forward=PERFECT, backward=PERFECT, device=device, algorithm=algo), seed=3,
+    t = make_tile(5, 7, TileConfig(forward=PERFECT, backward=PERFECT, device_model=device_model, algorithm=algo), seed=3,
                   dtype=dtype)
     t.set_tile_weights(torch.rand(3, 5, 7, generator=torch.Generator().manual_seed(1), dtype=dtype) - 0.5)
     return t
@@ -83,7 +83,7 @@ def test_a_tensor_on_another_device_is_refused(what):
         match = r"counters\[2\]"
     else:
         cells = _core.DeviceCellViews()
-        for name in _update.device_cell_fields(tiles[0].device):
+        for name in _update.device_cell_fields(tiles[0].device_model):
             setattr(cells, name, view(tiles[0].cells[name]))
         cells.scale_up = _fake_cuda_view(tiles[0].cells["scale_up"])
         replace = {"cells": [cells] + prepared.cells[1:]}
@@ -112,7 +112,7 @@ def test_wrong_shapes_and_dtypes_are_refused():
 
 def test_piecewise_tables_are_required_and_checked():
     dev = PiecewiseStep(dw_min=0.05, piecewise_up=(0.5, 1.0, 1.5), piecewise_down=(1.5, 1.0, 0.5))
-    t = _compound(device=dev)
+    t = _compound(device_model=dev)
     tiles = [transfer_tile(x) for x in t.tiles]
     prepared = _transfer.PreparedTiles(tiles)
     _raw_call(prepared)

@@ -29,7 +29,7 @@ from . import mvm as _mvm
 from . import update as _update
 from ._views import cuda_stream, view
 
-__all__ = ["TransferTile", "PreparedTiles", "tiles_key", "transfer_", "reduce_tiles_", "chi_accumulate_", "random_line", "uniform", "fill_normal_",
+__all__ = ["TransferTile", "PreparedTiles", "transfer_", "reduce_tiles_", "chi_accumulate_", "random_line", "uniform", "fill_normal_",
            "fill_uniform_", "EVENT_COLUMNS", "RATE_COLUMNS", "KINDS"]
 
 #: Columns of the int64 event table: source, target, line, read call, write call, buffer index (−1: none).
@@ -62,11 +62,6 @@ class TransferTile:
     device_model: PulsedDevice
     seed: int
 
-    def tensors(self) -> tuple[Optional[torch.Tensor], ...]:
-        """Every tensor of the tile that the native call views, in a fixed order."""
-        pw = self.piecewise if self.piecewise is not None else (None, None)
-        return (self.weight, self.persistent, self.counters, *self.cells.values(), *pw)
-
 
 def _opt_view(t: Optional[torch.Tensor]):
     return None if t is None else view(t)
@@ -85,16 +80,15 @@ class PreparedTiles:
     """The native arguments of a set of tiles (views, packed device configs), built once and reused.
 
     Building views costs more than a small transfer; a compound keeps one of these and rebuilds it
-    when any of its tensors changes (``key``, see :func:`tiles_key`).
+    when any of its tensors changes (``MultiTile.prepared_tiles``).
     """
 
-    __slots__ = ("key", "n", "weights", "persistents", "counters", "cells", "pw_up", "pw_down", "devices",
+    __slots__ = ("n", "weights", "persistents", "counters", "cells", "pw_up", "pw_down", "devices",
                  "granularities", "seeds", "device", "dtype")
 
     def __init__(self, tiles: Sequence[TransferTile], where: str = "transfer_") -> None:
         if not 1 <= len(tiles) <= MAX_TILES:
             raise ValueError(f"{where}: tiles must hold 1 to {MAX_TILES} tiles; got {len(tiles)}")
-        self.key = tiles_key(tiles)
         self.n = len(tiles)
         self.weights = [view(t.weight) for t in tiles]
         self.persistents = [_opt_view(t.persistent) for t in tiles]
@@ -107,20 +101,6 @@ class PreparedTiles:
         self.seeds = [int(t.seed) for t in tiles]
         self.device = tiles[0].weight.device
         self.dtype = tiles[0].weight.dtype
-
-
-def tensor_key(t: Optional[torch.Tensor]) -> tuple:
-    """What a view of ``t`` depends on: its storage, placement, dtype, shape and strides."""
-    if t is None:
-        return ()
-    return (t.data_ptr(), t.device, t.dtype, tuple(t.shape), tuple(t.stride()))
-
-
-def tiles_key(tiles: Sequence[TransferTile]) -> tuple:
-    """What a :class:`PreparedTiles` depends on that can change: every viewed tensor (see
-    :func:`tensor_key`; replacing a cells or counters tensor, e.g. by ``load_state_dict(assign=True)``,
-    changes the key), the device models and the seeds."""
-    return tuple((tuple(tensor_key(x) for x in t.tensors()), t.device_model, t.seed) for t in tiles)
 
 
 @torch.no_grad()
