@@ -48,7 +48,8 @@ def _commit() -> str:
 def main(argv: list[str] | None = None) -> int:
     suites = _available_suites()
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--suite", action="append", choices=sorted(suites), help="suite(s) to run (default: all)")
+    parser.add_argument("--suite", action="append", choices=sorted(suites) + ["all"],
+                        help="suite(s) to run (default: all)")
     parser.add_argument("--device", default="all", choices=["all", "cpu", "cuda"])
     parser.add_argument("--quick", action="store_true", help="smaller shapes and fewer repeats (smoke run)")
     parser.add_argument("--out", type=pathlib.Path, default=HERE / "results" / "latest.json")
@@ -58,7 +59,8 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.backends.cuda.matmul.allow_tf32 = False
     rows: list[dict] = []
-    for name in args.suite or sorted(suites):
+    names = sorted(suites) if not args.suite or "all" in args.suite else args.suite
+    for name in names:
         for device in devices(args.device):
             rows.extend(suites[name].run(device, args.quick))
     _print_table(rows)
