@@ -64,6 +64,7 @@ class MultiTile(Tile):
             for k in range(n))
         self._prepared: _transfer.PreparedTiles | None = None  # native arguments of the tiles (a cache)
         self._prepared_key: tuple = ()
+        self._reduce_views: tuple = ((), None)
         self._register_algorithm_state(device=device, dtype=dtype)
         self.refresh_weight()
 
@@ -95,6 +96,7 @@ class MultiTile(Tile):
         state = self.__dict__.copy()
         state["_prepared"] = None  # views are not copyable; they are rebuilt on use
         state["_prepared_key"] = ()
+        state["_reduce_views"] = ((), None)
         return state
 
     # --- configuration ---------------------------------------------------------------------------
@@ -119,7 +121,11 @@ class MultiTile(Tile):
     @torch.no_grad()
     def refresh_weight(self) -> None:
         """Recompute the visible weight W̄ = Σ_n γ_n W⁽ⁿ⁾ (one fused pass; algorithms.md §1)."""
-        _transfer.reduce_tiles_(self.weight, [t.weight for t in self.tiles], self.gammas())
+        weights = [t.weight for t in self.tiles]
+        key = (id(self.weight), self.weight.data_ptr(), tuple((id(w), w.data_ptr()) for w in weights))
+        if self._reduce_views[0] != key:  # views of W̄ and the tiles' weights, rebuilt when one was replaced
+            self._reduce_views = (key, (_transfer.view(self.weight), [_transfer.view(w) for w in weights]))
+        _transfer.reduce_tiles_(self.weight, weights, self.gammas(), views=self._reduce_views[1])
 
     def get_tile_weights(self) -> torch.Tensor:
         """The weights of every physical tile, ``[n_tiles, out_size, in_size]``, tile 0 first (copies)."""

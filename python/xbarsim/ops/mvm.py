@@ -67,7 +67,8 @@ def max_bm_rounds(io: IOConfig, transpose: bool = False) -> int:
     return int(_core.io_bm_max_rounds(io_params(io, transpose)))
 
 
-def _validate(x, weight, io, transpose, seed, call, nm_state, alpha, fn=_FN, x_name="x") -> None:
+def _validate(x, weight, io, transpose, seed, call, nm_state, alpha, fn=_FN, x_name="x",
+              weight_is_finite=False) -> None:
     _checks.check_instance(fn, "io", io, IOConfig)
     _checks.check_tensor(fn, "weight", weight, ndim=2, dtype=_checks.FLOAT_DTYPES)
     out_size, in_size = weight.shape
@@ -83,7 +84,8 @@ def _validate(x, weight, io, transpose, seed, call, nm_state, alpha, fn=_FN, x_n
                          f"got {_checks.shape_str(x.shape)}")
     if x.dtype != weight.dtype:
         raise TypeError(f"{fn}: {x_name} must have the dtype of weight ({weight.dtype}); got {x.dtype}")
-    _checks.check_finite(fn, "weight", weight)
+    if not weight_is_finite:
+        _checks.check_finite(fn, "weight", weight)
     _checks.check_int(fn, "seed", seed, 0, 2**64)
     _checks.check_int(fn, "call", call, 0, 2**48)
     _checks.check_number(fn, "alpha", alpha)
@@ -101,7 +103,7 @@ def _validate(x, weight, io, transpose, seed, call, nm_state, alpha, fn=_FN, x_n
 @torch.no_grad()
 def analog_mvm(x: torch.Tensor, weight: torch.Tensor, io: IOConfig, transpose: bool = False, *, seed: int = 0,
                call: int = 0, nm_state: torch.Tensor | None = None, alpha: float = 1.0, where: str = _FN,
-               x_name: str = "x") -> torch.Tensor:
+               x_name: str = "x", weight_is_finite: bool = False) -> torch.Tensor:
     """Analog matrix-vector product through the read path of one direction.
 
     Forward (``transpose=False``): ``y = W x`` per vector, with noise management, DAC, weight/output
@@ -124,6 +126,9 @@ def analog_mvm(x: torch.Tensor, weight: torch.Tensor, io: IOConfig, transpose: b
         alpha: the tile's digital weight scale (multiplies the output like ``out_scale``). Default 1.
         where, x_name: the callable and the name of ``x`` in error messages (a tile's ``backward(d)``
             reports ``AnalogTile.backward: d must ...``). Defaults "analog_mvm", "x".
+        weight_is_finite: the caller vouches that ``weight`` is finite, which skips its check (one
+            reduction over W). The tiles do, for their own weights: ``set_weights`` rejects NaN/inf
+            and every tile op keeps the weights within the cells' finite bounds. Default False.
 
     Returns:
         ``y[..., out_size]`` (``z[..., in_size]`` with ``transpose``), dtype and device of ``x``.
@@ -141,7 +146,7 @@ def analog_mvm(x: torch.Tensor, weight: torch.Tensor, io: IOConfig, transpose: b
 
     Spec: analog-tile.md §1.3–§1.6.
     """
-    _validate(x, weight, io, transpose, seed, call, nm_state, alpha, where, x_name)
+    _validate(x, weight, io, transpose, seed, call, nm_state, alpha, where, x_name, weight_is_finite)
     w = weight.t() if not transpose else weight  # x_flat @ w is the ideal product
     gain = io.out_scale * float(alpha)
     with _full_fp32_gemm(x.device):

@@ -93,7 +93,7 @@ class PreparedTiles:
         self.weights = [view(t.weight) for t in tiles]
         self.persistents = [_opt_view(t.persistent) for t in tiles]
         self.counters = [_opt_view(t.counters) for t in tiles]
-        self.cells = [_update._cell_views(t.cells, _update.device_cell_fields(t.device_model), where) for t in tiles]
+        self.cells = [_update.cell_views(t.cells, _update.device_cell_fields(t.device_model), where) for t in tiles]
         self.pw_up = [None if t.piecewise is None else view(t.piecewise[0]) for t in tiles]
         self.pw_down = [None if t.piecewise is None else view(t.piecewise[1]) for t in tiles]
         self.devices = [_update.pack_device(t.device_model) for t in tiles]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Mapping
+from typing import Mapping, Optional
 
 import torch
 
@@ -68,7 +68,8 @@ def device_cell_fields(device_model: PulsedDevice) -> tuple[str, ...]:
     return tuple(_core.device_cell_fields(_core.DeviceModel[device_model.model]))
 
 
-def _cell_views(cells: Mapping[str, torch.Tensor], names: tuple[str, ...], where: str) -> "_core.DeviceCellViews":
+def cell_views(cells: Mapping[str, torch.Tensor], names: tuple[str, ...], where: str) -> "_core.DeviceCellViews":
+    """The native views of the per-cell tensors ``names`` of ``cells``."""
     views = _core.DeviceCellViews()
     for name in names:
         t = cells.get(name)
@@ -102,7 +103,7 @@ def populate_device(device_model: PulsedDevice, out_size: int, in_size: int, *, 
     cells = {name: torch.empty(out_size, in_size, dtype=dtype, device=device)
              for name in device_cell_fields(device_model)}
     ref = cells["b_min"]
-    _core.populate_device(_cell_views(cells, tuple(cells), "populate_device"), pack_device(device_model), int(seed),
+    _core.populate_device(cell_views(cells, tuple(cells), "populate_device"), pack_device(device_model), int(seed),
                           cuda_stream(ref))
     return cells
 
@@ -118,7 +119,7 @@ def clip_weights(weight: torch.Tensor, cells: Mapping[str, torch.Tensor], device
 
     Spec: analog-tile.md §3.4, §3.5, §6 #12.
     """
-    _core.clip_weights(view(weight), _cell_views(cells, device_cell_fields(device_model), "clip_weights"),
+    _core.clip_weights(view(weight), cell_views(cells, device_cell_fields(device_model), "clip_weights"),
                        pack_device(device_model), bool(write_noise), int(seed), int(call),
                        None if persistent is None else view(persistent), cuda_stream(weight))
 
@@ -182,7 +183,7 @@ def device_process(weight: torch.Tensor, cells: Mapping[str, torch.Tensor], devi
     if process not in DEVICE_PROCESSES:
         raise ValueError(f"device_process: process must be one of {DEVICE_PROCESSES}; got {process!r}")
     alpha = check_process_alpha(alpha, "device_process")
-    _core.device_process(view(weight), _cell_views(cells, device_cell_fields(device_model), "device_process"),
+    _core.device_process(view(weight), cell_views(cells, device_cell_fields(device_model), "device_process"),
                          pack_device(device_model), _core.DeviceProcess[process], float(alpha),
                          None if columns is None else view(columns), int(pop_seed), int(seed), int(call),
                          None if persistent is None else view(persistent), cuda_stream(weight))
@@ -267,7 +268,7 @@ def pulsed_update(weight: torch.Tensor, x: torch.Tensor, d: torch.Tensor, lr: fl
                   device_model: PulsedDevice, cells: Mapping[str, torch.Tensor], seed: int, call: int,
                   persistent: torch.Tensor | None = None, counters: torch.Tensor | None = None,
                   piecewise: tuple[torch.Tensor, torch.Tensor] | None = None,
-                  where: str = "pulsed_update") -> None:
+                  where: str = "pulsed_update", prepared_cells: Optional["_core.DeviceCellViews"] = None) -> None:
     """Apply the pulsed update of a mini-batch to ``weight`` in place.
 
     Every vector pair (x_b, d_b) is one update (analog-tile.md §0): BL, A and B from update and BL
@@ -290,6 +291,8 @@ def pulsed_update(weight: torch.Tensor, x: torch.Tensor, d: torch.Tensor, lr: fl
             ``update.count_pulses``.
         piecewise: the PiecewiseStep tables as tensors (made from ``device_model`` if omitted).
         where: the callable named in error messages.
+        prepared_cells: native views of ``cells`` made earlier (``DeviceState.cell_views``); ``cells``
+            is still checked.
 
     Raises:
         TypeError, ValueError: bad argument types, shapes, devices, non-finite values or lr, seed not
@@ -318,7 +321,9 @@ def pulsed_update(weight: torch.Tensor, x: torch.Tensor, d: torch.Tensor, lr: fl
     workspace = torch.empty(nbytes, dtype=torch.uint8, device=weight.device)
     counter_view = view(counters) if (counters is not None and update.count_pulses) else None
     _core.pulsed_update(view(weight), view(xb), view(db), view(workspace), pack_update(update),
-                        pack_device(device_model), _cell_views(cells, device_cell_fields(device_model), where), lr, eps,
+                        pack_device(device_model),
+                        prepared_cells if prepared_cells is not None else
+                        cell_views(cells, device_cell_fields(device_model), where), lr, eps,
                         int(seed), int(call), None if persistent is None else view(persistent), counter_view, pw_up,
                         pw_down, cuda_stream(weight))
 

@@ -166,7 +166,8 @@ class AnalogTile(Tile):
         _update.pulsed_update(self.weight, x, d, lr, update=cfg, device_model=self.config.device_model,
                               cells=self.device_state.cells(), seed=self.seed, call=int(self.rng_counter),
                               persistent=self.weight_persistent, counters=self.pulse_counters,
-                              piecewise=self.device_state.piecewise(), where="AnalogTile.update")
+                              piecewise=self.device_state.piecewise(), where="AnalogTile.update",
+                              prepared_cells=self.device_state.cell_views())
         self.next_call()
 
     def pulse_counts(self) -> dict[str, int]:

@@ -28,6 +28,7 @@ class DeviceState(torch.nn.Module):
         cells = _update.populate_device(device_model, out_size, in_size, seed=seed, dtype=dtype, device=device)
         for name, tensor in cells.items():
             self.register_buffer(name, tensor)
+        self._views: tuple = ((), None)  # (key, native views of the cells): rebuilt when a buffer changed
         if isinstance(device_model, PiecewiseStep):
             for name in ("piecewise_up", "piecewise_down"):
                 table = torch.tensor(getattr(device_model, name), dtype=dtype, device=device)
@@ -36,6 +37,20 @@ class DeviceState(torch.nn.Module):
     def cells(self) -> dict[str, torch.Tensor]:
         """The per-cell tensors by name."""
         return {name: getattr(self, name) for name in self.names}
+
+    def cell_views(self):
+        """The native views of the per-cell tensors, built once and rebuilt only when a buffer was replaced
+        or moved (``.to()``, ``load_state_dict(assign=True)``): a small tile's update would otherwise
+        spend a noticeable part of its time building them."""
+        key = tuple((id(t), t.data_ptr()) for t in self._buffers.values() if t is not None)
+        if self._views[0] != key:
+            self._views = (key, _update.cell_views(self.cells(), self.names, "DeviceState"))
+        return self._views[1]
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_views"] = ((), None)  # views are not copyable; rebuilt on use
+        return state
 
     def piecewise(self) -> tuple[torch.Tensor, torch.Tensor] | None:
         """The PiecewiseStep tables ``(up, down)``, or None for other device models."""
