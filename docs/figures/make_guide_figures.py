@@ -3,10 +3,10 @@
     python docs/figures/make_guide_figures.py [--out DIR] [--only NAME ...]   # about 30 s on one CPU core
 
 Every curve or point that shows simulated behaviour comes from xbarsim itself (``analog_mvm``,
-``AnalogTile.update``, ``make_tile``), with fixed seeds, so the figures are the same on every run and
-every machine (CPU and CUDA draw the same random numbers). Only the block diagrams and the bit-line
-raster of the pulsed-update figure are drawn by hand (the raster's firing probabilities are
-xbarsim's; its bits are an illustration).
+``AnalogTile.update``, ``make_tile``) with fixed seeds, so two runs give the same figures (byte for
+byte on one machine; the random draws are the same on any machine and on CUDA). Only the block
+diagrams and the bit-line raster of the pulsed-update figure are drawn by hand (the raster's firing
+probabilities are xbarsim's; its bits are an illustration).
 
 Figures:
     guide_read_path.png          the read path, and analog vs exact outputs with and without bound management
