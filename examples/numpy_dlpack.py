@@ -12,7 +12,7 @@ linear regression learnt from a NumPy loop (noisy analog reads; weights in NumPy
 in place exactly and by pulse trains on a 64-state device).
 
     python examples/numpy_dlpack.py          # about 3 s
-    python examples/numpy_dlpack.py --tiny   # about a second plus imports (what the tests run); also XBARSIM_EXAMPLE_TINY=1
+    python examples/numpy_dlpack.py --tiny   # a second plus imports (what the tests run); also XBARSIM_EXAMPLE_TINY=1
 """
 import argparse
 import os
