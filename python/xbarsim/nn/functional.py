@@ -1,9 +1,10 @@
 """Functional forms of the analog layers: reshaping, im2col and the digital bias around the layer op.
 
-The analog part of every layer is one differentiable op, ``layer.analog_matmul(x[m, in])``
-(``xbarsim::layer_forward`` with its registered autograd, see :mod:`xbarsim.ops._library`): the
-forward runs the tiles' analog forward, the backward their analog backward for the input
-gradient and records ``(x, d)`` for the optimizer. Everything around it (flattening, unfolding
+The analog part of every layer is one differentiable function, ``layer.analog_matmul(x[m, in])``
+(the autograd function of :mod:`xbarsim.nn._autograd` around the state-honest custom ops
+``xbarsim::layer_forward_`` and ``layer_backward_``): the forward runs the blocks' analog forward
+reads, the backward their analog backward reads for the input gradient and records ``(x, d)`` for
+the optimizer. Everything around it (flattening, unfolding
 patches, folding gradients, the digital output scales of the mapping, adding a digital bias) is
 ordinary torch and differentiates as usual.
 
