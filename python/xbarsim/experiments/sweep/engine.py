@@ -224,6 +224,7 @@ class _Run:
             if pid is not None:
                 entry["pid"] = pid
             self.sweep.write_state(self.state)
+            self._postfix()
 
     def on_finish(self, task: Task, result: dict) -> None:
         with self.lock:
@@ -242,8 +243,14 @@ class _Run:
             self.say(self._line(task, result, summary))
             if self.bar is not None:
                 self.bar.update(1)
-                failed = sum(e["status"] == "failed" for e in self.state["runs"].values())
-                self.bar.set_postfix(failed=failed, refresh=True)
+            self._postfix()
+
+    def _postfix(self) -> None:
+        if self.bar is not None:
+            runs = self.state["runs"]
+            names = [p.name for p in self.points]
+            self.bar.set_postfix(running=sum(runs[n]["status"] == "running" for n in names),
+                                 failed=sum(runs[n]["status"] == "failed" for n in names), refresh=True)
 
     def _line(self, task: Task, result: dict, summary: dict) -> str:
         head = f"[{self.finished}/{len(self.points)}]"

@@ -199,12 +199,19 @@ class RayExecutor:
 
     def open(self) -> None:
         ray = self.ray
-        if self.address == "local":
-            # address="local" starts a new instance even where RAY_ADDRESS names a cluster
-            ray.init(address="local", num_cpus=self.local_cpus, include_dashboard=False, log_to_driver=False,
-                     logging_level="warning")
-        else:
-            ray.init(address=self.address, log_to_driver=True, logging_level="warning")
+        try:
+            if self.address == "local":
+                # address="local" starts a new instance even where RAY_ADDRESS names a cluster
+                ray.init(address="local", num_cpus=self.local_cpus, include_dashboard=False, log_to_driver=False,
+                         logging_level="warning")
+            else:
+                ray.init(address=self.address, log_to_driver=True, logging_level="warning")
+        except Exception as exc:  # noqa: BLE001 - Ray raises many types; the message is what matters
+            text = str(exc).strip().splitlines()
+            hint = (" (recent Ray clusters require a token: set RAY_AUTH_MODE=token and give this machine the "
+                    "head's ~/.ray/auth_token, docs/sweeps.md)") if "auth" in str(exc).lower() else ""
+            raise RuntimeError(f"xbarsim sweep: could not start Ray at {self.address!r}: {type(exc).__name__}: "
+                               f"{text[0] if text else ''}{hint}") from None
         self._opened = True
         if self.workers is None:
             res = ray.cluster_resources()
