@@ -297,3 +297,18 @@ def test_a_sweep_directory_is_held_by_one_sweep(tmp_path):
                 pass
     with sweep.locked():  # released
         pass
+
+
+def test_reproduce_runs_its_table_grid_through_the_sweep_engine(tmp_path):
+    out = tmp_path / "t1"
+    res = subprocess.run([sys.executable, "-m", "xbarsim", "reproduce", "table1", "--dataset", "fashion-mnist-mini",
+                          "--methods", "resl", "sgd", "--tiles", "3", "--epochs", "1", "--limit", "32",
+                          "--test-limit", "32", "--workers", "2", "--threads", "1", "--out", str(out)],
+                         capture_output=True, text=True, timeout=600, env=_env())
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "running on 2 local processes x 1 thread" in res.stdout
+    state = _state(out)
+    assert sorted(state) == ["table1_fashion-mnist_resl-3/seed0", "table1_fashion-mnist_sgd/seed0"]
+    assert {e["cell"] for e in state.values()} == {"table1/fashion-mnist/resl-3", "table1/fashion-mnist/sgd"}
+    assert yaml.safe_load((out / "sweep.yaml").read_text())["reproduce"] == "table1"
+    assert "| table1/fashion-mnist/resl-3 | 68.09 ± 0.49 |" in (out / "report.md").read_text()

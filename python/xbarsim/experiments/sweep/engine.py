@@ -227,6 +227,9 @@ class _Run:
             self._postfix()
 
     def on_finish(self, task: Task, result: dict) -> None:
+        if result["status"] != "completed" and result["returncode"] is None and self.sweep.finished(task.name):
+            # a Ray task cancelled (or lost) after its run had finished: the run's summary decides
+            result = dict(result, status="completed", summary=self.sweep.run_summary(task.name))
         with self.lock:
             entry = self.state["runs"][task.name]
             summary = result.get("summary") or {}
@@ -255,6 +258,7 @@ class _Run:
     def _line(self, task: Task, result: dict, summary: dict) -> str:
         head = f"[{self.finished}/{len(self.points)}]"
         wall = f"{result['wall_s']:.1f} s"
+        after = f" after {wall}" if result["returncode"] is not None else ""
         status = result["status"]
         if status == "completed":
             acc, best = summary.get("final_test_accuracy"), summary.get("best_test_accuracy")
@@ -262,12 +266,12 @@ class _Run:
                 ("" if best is None else f" (best {100 * best:.2f} %)")
             return f"{head} completed{' (resumed)' if result['resumed'] else ''} {task.name}{accs}, {wall}"
         code = result["returncode"]
-        why = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+        why = "no exit code" if code is None else f"signal {-code}" if code < 0 else f"exit code {code}"
         if status == "interrupted":
-            return f"{head} interrupted {task.name} ({why}) after {wall}; the next sweep resumes it"
+            return f"{head} interrupted {task.name} ({why}){after}; the next sweep resumes it"
         lines = (result.get("log_tail") or "").splitlines()[-LOG_LINES_SHOWN:]
         log = self.sweep.log(task.name)
-        return "\n".join([f"{head} FAILED {task.name} ({why}) after {wall}; log: {log}"]
+        return "\n".join([f"{head} FAILED {task.name} ({why}){after}; log: {log}"]
                          + [f"    {line}" for line in lines])
 
 

@@ -77,7 +77,7 @@ def launch(run_path: str, options: dict, threads: int, *,
         try:
             if started is not None:
                 started(proc)
-            returncode = proc.wait()
+            returncode = _wait(proc)
         except BaseException:  # the sweep stops (Ctrl-C, a cancelled Ray task): let the run checkpoint first
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
@@ -90,6 +90,16 @@ def launch(run_path: str, options: dict, threads: int, *,
     return {"status": classify(returncode, summary), "returncode": returncode, "wall_s": wall, "host": host,
             "pid": proc.pid, "resumed": resumed, "summary": summary,
             "log_tail": tail(run / SweepDirectory.RUN_LOG, LOG_TAIL_LINES)}
+
+
+def _wait(proc: subprocess.Popen) -> int:
+    """``proc.wait()`` in short slices: a cancelled Ray task gets its KeyboardInterrupt between them (a
+    single blocking wait would only see it after the run ended)."""
+    while True:
+        try:
+            return proc.wait(timeout=0.5)
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def _read_summary(path: pathlib.Path) -> Optional[dict]:
