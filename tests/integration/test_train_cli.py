@@ -17,7 +17,7 @@ import torch
 
 from xbarsim.cli.main import build_parser, main
 
-COMMANDS = ("train", "reproduce", "report", "info", "demo", "cost")
+COMMANDS = ("train", "reproduce", "sweep", "report", "info", "demo", "cost")
 # Small, fast runs: one thread (the tests share the machine), 10 steps per epoch.
 TINY = ["--limit", "160", "--test-limit", "64", "--batch-size", "16", "--threads", "1"]
 

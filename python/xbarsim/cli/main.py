@@ -3,6 +3,7 @@
 Commands:
     train      train a network with analog layers (one run, into a run directory)
     reproduce  run a table of the paper (or the least-squares toy) and write a report
+    sweep      run a grid of training runs from a YAML spec, locally in parallel or on Ray
     report     rebuild a report from finished runs
     info   build and runtime information (CUDA, OpenMP threads)
     demo   train one analog tile on a generated regression problem with pulsed updates
@@ -14,7 +15,7 @@ import argparse
 import json
 import sys
 
-from . import cost, demo, reproduce, train
+from . import cost, demo, reproduce, sweep, train
 
 
 def _info(args: argparse.Namespace) -> int:
@@ -34,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
     train.add_parser(sub)
     reproduce.add_parsers(sub)
+    sweep.add_parser(sub)
     p_info = sub.add_parser("info", help="build and runtime information")
     p_info.set_defaults(func=_info)
     demo.add_parser(sub)

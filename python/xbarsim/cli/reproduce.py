@@ -1,18 +1,23 @@
 """``xbarsim reproduce`` and ``xbarsim report``: the paper's tables and toy, one command each.
 
 ``xbarsim reproduce TABLE`` runs the grid of a table of the paper (every method and tile count, for
-the datasets and state counts asked, times the seeds) with the paper presets, each run in its own
-run directory under ``--out`` (finished runs are skipped and interrupted ones resumed when the
-command is repeated), then writes ``report.md`` (mean ± std over seeds beside the paper's numbers,
+the datasets and state counts asked, times the seeds) with the paper presets through the sweep
+engine (``xbarsim sweep``): each run in its own process and run directory under ``--out``, one at a
+time or ``--workers N`` at once, or as Ray tasks with ``--address`` (finished runs are skipped,
+interrupted ones resumed and failed ones retried when the command is repeated), then writes ``report.md`` (mean ± std over seeds beside the paper's numbers,
 final and best epoch, the budget used), ``report.json``, ``results.csv`` and ``accuracy.png``.
 A smaller budget than the paper's (``--epochs``, ``--seeds``, ``--limit``) is allowed and stated.
 
 ``xbarsim reproduce toy`` runs the least-squares toy for the paper's and the theory's presets on noisy
-and noise-free devices. ``xbarsim report DIRS...`` rebuilds a report from finished runs.
+and noise-free devices. ``xbarsim report DIRS...`` rebuilds a report from finished runs; given a sweep
+directory, it groups the runs by the sweep's cells and lists the runs that did not complete with the
+tails of their logs.
 
 Examples:
     xbarsim reproduce table1 --dataset fashion-mnist --epochs 3 --seeds 2 --out runs/table1
     xbarsim reproduce table1 --dataset fashion-mnist-mini --epochs 1 --methods resl ttv2 --tiles 4
+    xbarsim reproduce table1 --dataset fashion-mnist --seeds 3 --workers 4 --out runs/table1
+    xbarsim reproduce table2 --seeds 3 --device cuda --address auto --gpus-per-run 0.5 --out /shared/table2
     xbarsim reproduce toy --steps 200000 --out runs/toy
     xbarsim report runs/table1 --out runs/table1
 """
@@ -22,6 +27,8 @@ import argparse
 import pathlib
 import shlex
 import sys
+
+from .sweep import add_executor_options
 
 
 def add_parsers(sub) -> None:
@@ -41,7 +48,6 @@ def add_parsers(sub) -> None:
     p.add_argument("--data-dir", help="dataset directory")
     p.add_argument("--download", action="store_true", default=None, help="download missing datasets")
     p.add_argument("--device", help="torch device (default cpu)")
-    p.add_argument("--threads", type=int, help="CPU threads per run")
     p.add_argument("--variant", choices=("code", "text"), help="preset variant (default code)")
     p.add_argument("--steps", type=int, default=40000, help="toy: steps per run")
     p.add_argument("--targets", type=int, default=100, help="toy: targets per run")
@@ -52,12 +58,14 @@ def add_parsers(sub) -> None:
     p.add_argument("--out", type=pathlib.Path, help="output directory (default runs/reproduce-<table>)")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bars (default: only on a terminal)")
+    add_executor_options(p)
     p.set_defaults(func=run_reproduce)
 
     r = sub.add_parser("report", help="rebuild a report from finished runs",
                        description="Rebuild report.md, report.json, results.csv and accuracy.png from run "
                                    "directories (searched recursively under each path).")
-    r.add_argument("dirs", nargs="+", type=pathlib.Path, help="run directories or directories holding them")
+    r.add_argument("dirs", nargs="+", type=pathlib.Path,
+                   help="sweep directories, run directories or directories holding them")
     r.add_argument("--out", type=pathlib.Path, help="where to write the report (default: the first directory)")
     r.add_argument("--title", default="xbarsim report")
     r.set_defaults(func=run_report)
@@ -85,31 +93,45 @@ def run_reproduce(args: argparse.Namespace) -> int:
                          noise=[n == "noisy" for n in args.noise])
         print(f"xbarsim reproduce: wrote {path}")
         return 0
-    from ..experiments.report import collect, write_report
-    from ..experiments.reproduce import run_grid, table_grid
+    from ..experiments.report import collect_sweep, write_report
+    from ..experiments.reproduce import table_grid
+    from ..experiments.sweep import point_from_config, run_sweep
     from ..train.setup import preset_dataset
 
     options = {k: getattr(args, k) for k in ("epochs", "limit", "test_limit", "data_dir", "download", "device",
-                                              "threads", "variant") if getattr(args, k) is not None}
+                                              "variant") if getattr(args, k) is not None}
     datasets = None
     if args.dataset is not None:
         datasets = [preset_dataset(args.dataset)]
         options["dataset"] = args.dataset
-    specs = table_grid(args.table, datasets=datasets, states=args.states, methods=args.methods, tiles=args.tiles,
-                       seeds=args.seeds, **options)
+    try:
+        specs = table_grid(args.table, datasets=datasets, states=args.states, methods=args.methods,
+                           tiles=args.tiles, seeds=args.seeds, **options)
+        points = [point_from_config(spec.directory(pathlib.Path()).as_posix(), spec.key, spec.config,
+                                    paper_key=spec.key) for spec in specs]
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from None
+    record = {"reproduce": args.table, "options": options, "datasets": datasets, "states": args.states,
+              "methods": args.methods, "tiles": args.tiles, "seeds": args.seeds}
     print(f"xbarsim reproduce: {args.table}: {len(specs)} runs into {out}", flush=True)
-    summaries = run_grid(specs, out, progress=args.progress, log=lambda m: print(m, flush=True))
-    path = write_report(out, collect([out]), title=f"{args.table} reproduction", command=_command())
+    try:
+        outcome = run_sweep(points, out, record=record, workers=args.workers, threads=args.threads,
+                            address=args.address, gpus_per_run=args.gpus_per_run, progress=args.progress,
+                            log=lambda m: print(m, flush=True))
+    except (ValueError, RuntimeError) as exc:
+        raise SystemExit(str(exc)) from None
+    records, problems = collect_sweep(out)
+    path = write_report(out, records, title=f"{args.table} reproduction", command=_command(), problems=problems)
     print(f"xbarsim reproduce: wrote {path}")
-    return 130 if any(s["status"] == "interrupted" for s in summaries) else 0
+    return outcome.exit_code
 
 
 def run_report(args: argparse.Namespace) -> int:
-    from ..experiments.report import collect, write_report
+    from ..experiments.report import gather, write_report
 
-    records = collect(args.dirs)
-    if not records:
+    records, problems = gather(args.dirs)
+    if not records and not problems:
         raise SystemExit(f"xbarsim report: no run directories under {[str(d) for d in args.dirs]}")
-    path = write_report(args.out or args.dirs[0], records, title=args.title, command=_command())
+    path = write_report(args.out or args.dirs[0], records, title=args.title, command=_command(), problems=problems)
     print(f"xbarsim report: {len(records)} runs -> {path}")
     return 0

@@ -20,7 +20,7 @@ from ..train import RunConfig, RunDirectory, Trainer, build, resolve
 from ..train.config import dump_yaml, from_plain
 from ..train.report import plot_run
 
-__all__ = ["RunSpec", "TABLES", "table_grid", "run_spec", "run_grid"]
+__all__ = ["RunSpec", "TABLES", "table_grid", "run_spec", "run_in_directory", "run_grid"]
 
 TABLES = ("table1", "table2", "table9", "table10", "table11")
 
@@ -90,7 +90,26 @@ def run_spec(spec: RunSpec, root: pathlib.Path, *, progress: Optional[bool] = No
 
     Returns the run's summary (``"status"``: "completed", "interrupted" or "skipped").
     """
-    run_dir = RunDirectory(spec.directory(root))
+    return run_in_directory(RunDirectory(spec.directory(root)), spec.config, progress=progress)
+
+
+def run_in_directory(run_dir: RunDirectory, config: RunConfig, *, threads: Optional[int] = None,
+                     progress: Optional[bool] = None, argv: Optional[Sequence[str]] = None) -> dict:
+    """Run ``config`` into ``run_dir``: skipped if its summary says completed, resumed from its checkpoint
+    if it has one, else started afresh (the one code path of ``run_spec`` and of a sweep's runs).
+
+    Args:
+        run_dir: the run's directory.
+        config: the run's options (resolved here when the run starts; a resumed run re-reads the
+            resolved ``config.yaml`` instead).
+        threads: CPU threads of this attempt (None: the config's); a resumed run takes it in place of
+            the one its ``config.yaml`` recorded, so a sweep may resume a run with another thread count.
+        progress: the loop's progress bar (None: only on a terminal).
+        argv: the command recorded in ``command.txt`` when the run starts.
+
+    Returns:
+        The run's summary (``"status"``: "completed", "interrupted" or "skipped").
+    """
     summary = run_dir.summary()
     if summary is not None and summary.get("status") == "completed":
         return dict(summary, status="skipped")
@@ -98,10 +117,15 @@ def run_spec(spec: RunSpec, root: pathlib.Path, *, progress: Optional[bool] = No
     if resume:
         import yaml
 
-        cfg = from_plain(yaml.safe_load(run_dir.file(RunDirectory.CONFIG).read_text()))
+        path = run_dir.file(RunDirectory.CONFIG)
+        cfg = from_plain(yaml.safe_load(path.read_text()), where=str(path))
     else:
-        cfg = resolve(spec.config)
-        run_dir.write_start(dump_yaml(cfg), argv=None)
+        cfg = resolve(config if threads is None else dataclasses.replace(config, threads=threads))
+        if run_dir.file(RunDirectory.METRICS).exists():  # rows of an attempt killed before its first checkpoint
+            run_dir.rewind_metrics(0)
+        run_dir.write_start(dump_yaml(cfg), argv=argv)
+    if threads is not None:
+        cfg = dataclasses.replace(cfg, threads=threads)
     setup, options = build(cfg)
     summary = Trainer(setup, dataclasses.replace(options, progress=progress), run_dir).fit(resume=resume)
     plot_run(run_dir)
