@@ -258,7 +258,7 @@ def _cli_options() -> dict[str, tuple[Optional[tuple], Optional[type], bool]]:
     what the command line accepts."""
     global _CLI
     if _CLI is None:
-        from ...cli.train import add_run_options
+        from ...train.options import add_run_options
 
         parser = argparse.ArgumentParser(add_help=False)
         add_run_options(parser)
