@@ -62,6 +62,9 @@ class RunConfig(ConfigBase):
         device_processes: applied to every analog layer after each optimizer step ("decay", "diffuse").
         tile_config: a complete TileConfig replacing the preset's (YAML: its ``to_dict`` form).
         mapping: a MappingConfig replacing the preset's.
+        count_ops: count the analog layers' operations (``TileConfig.count_ops``, set in the resolved
+            tile config): per-epoch counts in ``metrics.jsonl``, cumulative in ``summary.json``, read by
+            ``xbarsim cost --run``. Default False.
     """
 
     preset: Optional[str] = None
@@ -91,6 +94,7 @@ class RunConfig(ConfigBase):
     device_processes: tuple[str, ...] = ()
     tile_config: Optional[TileConfig] = None
     mapping: Optional[MappingConfig] = None
+    count_ops: bool = False
 
     def __post_init__(self) -> None:
         require_choice(self, "algorithm", ALGORITHMS)
@@ -102,6 +106,7 @@ class RunConfig(ConfigBase):
         require_int(self, "seed", minimum=0)
         require_int(self, "checkpoint_every", minimum=0)
         require_bool(self, "download")
+        require_bool(self, "count_ops")
         for name in ("epochs", "batch_size", "threads", "limit", "test_limit"):
             if getattr(self, name) is not None:
                 require_int(self, name, minimum=1)
