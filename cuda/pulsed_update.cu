@@ -47,6 +47,9 @@ __global__ void __launch_bounds__(kPrepareThreads) update_prepare_kernel(UpdateK
   if (tid == 0) {
     ab_s = sample_bl_ab(p, red_x[0], red_d[0]);
     p.bl[b] = ab_s.bl;
+    if (p.counters != nullptr && ab_s.bl > 0)
+      atomicAdd(reinterpret_cast<unsigned long long*>(p.counters + kCounterPulseSlots),
+                static_cast<unsigned long long>(ab_s.bl));
   }
   __syncthreads();
   const BlAb ab = ab_s;

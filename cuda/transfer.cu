@@ -128,7 +128,10 @@ __device__ void pulse_line(const TransferEventParams<T>& e, const TransferShared
   block_abs_max2(x_max, d_max, red_a, red_b, &x_max, &d_max);  // exact in any order
   if (threadIdx.x == 0) {
     *sh_ab = sample_bl_ab(p, x_max, d_max);
-    if (blockIdx.x == 0) p.bl[0] = sh_ab->bl;
+    if (blockIdx.x == 0) {
+      p.bl[0] = sh_ab->bl;
+      add_counter(p.counters, kCounterPulseSlots, sh_ab->bl);
+    }
   }
   // All blocks have read x_w and d_w (the next event rewrites one of them) and p.bl[0] is written.
   ph.sync();

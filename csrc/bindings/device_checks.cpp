@@ -2,6 +2,8 @@
 
 #include <pybind11/pybind11.h>
 
+#include <string>
+
 #include "views.h"
 #include "xbarsim/devices/device_visit.h"
 #include "xbarsim/update/update_args.h"
@@ -53,7 +55,8 @@ void check_matrix(const std::string& what, const TensorView& v, const TensorView
 
 void check_counters(const std::string& what, const TensorView& counters, const TensorView& weight) {
   expect_view(counters, what.c_str(), 1, DType::kInt64);
-  if (counters.shape[0] != kNumCounters) throw py::value_error(what + " must have 4 entries");
+  if (counters.shape[0] != kNumCounters)
+    throw py::value_error(what + " must have " + std::to_string(kNumCounters) + " entries");
   expect_same_device(counters, weight, what.c_str(), "weight");
 }
 

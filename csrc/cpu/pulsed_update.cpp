@@ -45,7 +45,7 @@ struct SampleScratch {
 };
 
 struct SampleCounts {
-  int64_t fired_x = 0, fired_d = 0;
+  int64_t fired_x = 0, fired_d = 0, slots = 0;
   double work2 = 0.0;  // expected coincidence checks of phase 2
 };
 
@@ -100,6 +100,7 @@ template <typename T>
 void prepare_sample(const UpdateKernelParams<T>& p, int64_t b, SampleScratch<T>& s, SampleCounts& n) {
   const BlAb ab = sample_bl_ab(p, abs_max_of(p.x + b * p.in, p.in), abs_max_of(p.d + b * p.out, p.out));
   p.bl[b] = ab.bl;
+  n.slots += ab.bl;
   int32_t* act = p.act_x + b * p.in;
   int32_t n_act = 0;
   int64_t n_act_d = 0;
@@ -129,13 +130,13 @@ void prepare_sample(const UpdateKernelParams<T>& p, int64_t b, SampleScratch<T>&
 // Returns an estimate of phase 2's work: rows x samples plus the expected coincidence checks.
 template <typename T>
 double prepare_samples(const UpdateKernelParams<T>& p) {
-  int64_t fired_x = 0, fired_d = 0;
+  int64_t fired_x = 0, fired_d = 0, slots = 0;
   double work2 = static_cast<double>(p.out) * static_cast<double>(p.m);
   const double work1 = static_cast<double>(p.m) * static_cast<double>(p.in + p.out) *
                        (1.0 + static_cast<double>(p.bl_max) / 16.0);
   // Static, contiguous blocks of vectors: the output-line arrays are [out, m, ...], so neighbouring
   // vectors write neighbouring words, and interleaved vectors on two threads would share cache lines.
-#pragma omp parallel reduction(+ : fired_x, fired_d, work2) if (work1 >= kParallelWork)
+#pragma omp parallel reduction(+ : fired_x, fired_d, slots, work2) if (work1 >= kParallelWork)
   {
     SampleScratch<T> scratch(p);
     SampleCounts counts;
@@ -143,11 +144,13 @@ double prepare_samples(const UpdateKernelParams<T>& p) {
     for (int64_t b = 0; b < p.m; ++b) with_cpu_isa([&] { prepare_sample(p, b, scratch, counts); });
     fired_x += counts.fired_x;
     fired_d += counts.fired_d;
+    slots += counts.slots;
     work2 += counts.work2;
   }
   if (p.counters != nullptr) {
     p.counters[kCounterInputPulses] += fired_x;
     p.counters[kCounterOutputPulses] += fired_d;
+    p.counters[kCounterPulseSlots] += slots;
   }
   return work2;
 }

@@ -23,6 +23,7 @@ template <typename T>
 void prepare_write(const UpdateKernelParams<T>& p) {
   const BlAb ab = sample_bl_ab(p, abs_max_of(p.x, p.in), abs_max_of(p.d, p.out));
   p.bl[0] = ab.bl;
+  if (p.counters != nullptr) p.counters[kCounterPulseSlots] += ab.bl;
   if (ab.bl == 0) return;
   int64_t fired_x = 0, fired_d = 0;
   if (is_stochastic(p.type)) {

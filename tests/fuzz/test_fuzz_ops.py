@@ -84,7 +84,7 @@ def update_calls(draw):
     persistent = weight.clone() if dev.has_write_noise() else None
     kw = dict(update=draw(mostly(update_configs(), st.sampled_from([None, xbarsim.IOConfig(), "update"]))),
               cells=cells, seed=draw(seeds()), call=draw(seeds()), persistent=persistent,
-              counters=torch.zeros(4, dtype=torch.int64))
+              counters=torch.zeros(5, dtype=torch.int64))
     kw["device_model"] = dev
     # occasionally a broken argument of the state kind: weight, cells, persistent, counters, piecewise
     broken = draw(mostly(st.just("none"), st.sampled_from(["weight", "cells", "persistent", "counters", "piecewise",
@@ -201,7 +201,7 @@ def valid_update(draw) -> dict:
                 d=torch.rand(m, out_size, dtype=dtype) - 0.5, lr=draw(st.sampled_from([0.1, -0.5, 1.0])),
                 update=draw(update_configs()), cells=cells, seed=draw(st.integers(0, 2**64 - 1)),
                 call=draw(st.integers(0, 2**48 - 1)), persistent=torch.zeros(out_size, in_size, dtype=dtype),
-                counters=torch.zeros(4, dtype=torch.int64),
+                counters=torch.zeros(5, dtype=torch.int64),
                 piecewise=(torch.ones(2, dtype=dtype), torch.ones(2, dtype=dtype)))
     args["device_model"] = dev
     return args

@@ -99,9 +99,9 @@ def test_opcheck_pulsed_update(pulse_type):
         return (weight, x, d, 0.5, _library.pack_config(config.update), _library.pack_config(config.device_model), cells,
                 _library.seed_to_int64(tile.seed), 7, None, counters, None, None)
 
-    torch.library.opcheck(torch.ops.xbarsim.pulsed_update_.default, args(tile.weight.clone(), torch.zeros(4, dtype=torch.int64)))
+    torch.library.opcheck(torch.ops.xbarsim.pulsed_update_.default, args(tile.weight.clone(), torch.zeros(5, dtype=torch.int64)))
     # the op and the tile's own update apply the same pulses for the same (seed, call)
-    w, counters = tile.weight.clone(), torch.zeros(4, dtype=torch.int64)
+    w, counters = tile.weight.clone(), torch.zeros(5, dtype=torch.int64)
     torch.ops.xbarsim.pulsed_update_(*args(w, counters))
     tile.rng_counter.fill_(7)
     tile.update(x, d, 0.5)

@@ -269,6 +269,7 @@ class UpdateResult:
     output_pulses: int
     up: int
     down: int
+    slots: int = 0        # pulse-train slots: Σ BL over the samples (§2.3)
 
 
 def signed_counts(x, d, lr, upd, eps, b, bl_max, seed, call) -> tuple[np.ndarray | None, int, int]:
@@ -325,6 +326,7 @@ def pulsed_update_reference(w: np.ndarray, w_app: np.ndarray | None, cells: dict
             continue
         res.input_pulses += fired_x
         res.output_pulses += fired_d
+        res.slots += bl_a_b(lr, eps, upd, float(np.abs(x[b]).max()), float(np.abs(d[b]).max()))[0]
         sn = sn.reshape(-1)
         n, up = np.abs(sn), sn > 0
         res.up += int(n[up].sum())

@@ -69,7 +69,8 @@ def check_against_reference(dev, upd, lr, noise_on, seed=5, data_seed=1, batches
         tile.update(torch.tensor(x, dtype=F64), torch.tensor(d, dtype=F64), lr)
         got_counts = {k: v - before[k] for k, v in tile.pulse_counts().items()}
         assert got_counts == {"input_pulses": want.input_pulses, "output_pulses": want.output_pulses,
-                              "coincidences_up": want.up, "coincidences_down": want.down}, step
+                              "coincidences_up": want.up, "coincidences_down": want.down,
+                              "pulse_slots": want.slots}, step
         target = tile.weight if tile.weight_persistent is None else tile.weight_persistent
         if isinstance(dev, devices.ConstantStep) and not noise_on:
             np.testing.assert_array_equal(target.numpy(), w, err_msg=f"call {step}")
@@ -162,11 +163,11 @@ def test_op_called_directly_matches_reference(name):
                                        ref.OpNoise(seed, call, OUT * IN, ref.base_bl(lr, dev.granularity(),
                                                                                      UpdateConfig())),
                                        None if pw is None else tuple(t.numpy() for t in pw))
-    counters = torch.zeros(4, dtype=torch.int64)
+    counters = torch.zeros(5, dtype=torch.int64)
     xbarsim.ops.pulsed_update(tile.weight, torch.tensor(x, dtype=F64), torch.tensor(d, dtype=F64), lr,
                        update=UpdateConfig(count_pulses=True), device_model=dev, cells=tile.device_state.cells(),
                        seed=seed, call=call, persistent=tile.weight_persistent, counters=counters, piecewise=pw)
-    assert counters.tolist() == [want.input_pulses, want.output_pulses, want.up, want.down]
+    assert counters.tolist() == [want.input_pulses, want.output_pulses, want.up, want.down, want.slots]
     target = tile.weight if tile.weight_persistent is None else tile.weight_persistent
     np.testing.assert_allclose(target.numpy(), w, rtol=0, atol=ATOL)
     if w_app is not None:

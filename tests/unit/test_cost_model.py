@@ -407,9 +407,12 @@ def test_cli_writes_markdown_json_and_chart(tmp_path, capsys):
     assert "## ResL (N=4): per layer" in (out / "cost.md").read_text()
 
 
-def test_cli_run_option_is_not_available_yet(tmp_path, capsys):
+def test_cli_run_option_needs_a_counted_run(tmp_path, capsys):
     assert main(["cost", "--run", str(tmp_path)]) == 2
-    assert "--run is not available yet" in capsys.readouterr().err
+    assert "is not a run directory (no config.yaml)" in capsys.readouterr().err
+    (tmp_path / "config.yaml").write_text("algorithm: sgd\n")
+    assert main(["cost", "--run", str(tmp_path)]) == 2
+    assert "has no operation counts; train it with xbarsim train --count-ops" in capsys.readouterr().err
 
 
 def test_cli_reports_bad_input(tmp_path, capsys):

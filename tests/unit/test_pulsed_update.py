@@ -230,7 +230,7 @@ def test_counters_are_exact():
     d = torch.tensor([[20.0, 20.0, 20.0, 20.0]], dtype=F64)
     tile.update(x, d, 1.0)
     assert tile.pulse_counts() == dict(input_pulses=3 * 31, output_pulses=4 * 31, coincidences_up=0,
-                                       coincidences_down=12 * 31)
+                                       coincidences_down=12 * 31, pulse_slots=31)
     assert torch.equal(tile.weight, torch.full((4, 3), -31 * 0.5, dtype=F64))
     # random batch: coincidences equal the net steps of the ideal device
     tile2 = make_tile(device_model=ideal(0.5), update=cfg)
@@ -240,6 +240,8 @@ def test_counters_are_exact():
     assert counts["coincidences_up"] == 0
     assert counts["coincidences_down"] == int(round(-tile2.weight.sum().item() / 0.5))
     assert counts["input_pulses"] > 0 and counts["output_pulses"] > 0
+    # slots: Σ BL, at most desired_bl per vector, and at least the longest line's pulses of a vector
+    assert 0 < counts["pulse_slots"] <= 31 * 20
     off = make_tile(device_model=ideal(0.5))
     off.update(x, d, 2.0)
     assert off.pulse_counts() == dict.fromkeys(U.COUNTER_NAMES, 0)
@@ -396,7 +398,7 @@ def test_op_state_arguments_are_checked_by_name(kw, exc, match):
     cells = U.populate_device(dev, 5, 7, seed=1, dtype=F64)
     weight = torch.zeros(5, 7, dtype=F64)
     args = dict(update=UpdateConfig(), cells=cells, seed=1, call=0, persistent=torch.zeros(5, 7, dtype=F64),
-                counters=torch.zeros(4, dtype=torch.int64))
+                counters=torch.zeros(5, dtype=torch.int64))
     args.update(kw)
     args["device_model"] = dev
     with pytest.raises(exc, match=match):

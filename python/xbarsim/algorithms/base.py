@@ -17,7 +17,7 @@ from typing import Any, Sequence
 
 import torch
 
-from ..config import TileConfig
+from ..config import TileConfig, UpdateConfig
 from ..config.algorithms import SingleTile
 from ..config.seeds import child_seed
 from ..ops import _checks
@@ -25,6 +25,7 @@ from ..ops import transfer as _transfer
 from ..ops import true_divide
 from ..ops import update as _update
 from ..tile import AnalogTile, Tile
+from ..tile import op_counts as _op_counts
 
 __all__ = ["MultiTile", "transfer_tile"]
 
@@ -59,8 +60,11 @@ class MultiTile(Tile):
         n = self.algorithm.num_tiles()
         if n > _transfer.MAX_TILES:
             raise ValueError(f"{type(self).__name__}: n_tiles must be <= {_transfer.MAX_TILES}; got {n}")
+        # The physical tiles never count operations themselves: the runtime counts for them (their
+        # pulses still reach their pulse counters, through the update configs the runtime hands them).
         self.tiles = torch.nn.ModuleList(
-            AnalogTile(out_size, in_size, self.sub_config(k), child_seed(seed, k), device=device, dtype=dtype)
+            AnalogTile(out_size, in_size, self.sub_config(k).replace(count_ops=False), child_seed(seed, k),
+                       device=device, dtype=dtype)
             for k in range(n))
         self._prepared: _transfer.PreparedTiles | None = None  # native arguments of the tiles (a cache)
         self._prepared_key: tuple = ()
@@ -126,6 +130,25 @@ class MultiTile(Tile):
         if self._reduce_views[0] != key:  # views of W̄ and the tiles' weights, rebuilt when one was replaced
             self._reduce_views = (key, (_transfer.view(self.weight), [_transfer.view(w) for w in weights]))
         _transfer.reduce_tiles_(self.weight, weights, self.gammas(), views=self._reduce_views[1])
+        self.count_reduction(self.gammas())
+
+    def count_reduction(self, gammas: Sequence[float], extra_per_cell: int = 0) -> None:
+        """Count one digital recomputation of W̄ (read mode "reduced"): ``(2k − 1)·out·in`` for the
+        k ≥ 2 tiles with γ ≠ 0, 0 for one tile; ``extra_per_cell`` more per cell (algorithms.md §1)."""
+        if self.op_counts is None:
+            return
+        k = sum(1 for g in gammas if g != 0)
+        per_cell = (2 * k - 1 if k >= 2 else 0) + extra_per_cell
+        _op_counts.add(self.op_counts, flops_reduce=per_cell * self.out_size * self.in_size)
+
+    def counted_update(self, update: UpdateConfig) -> UpdateConfig:
+        """``update`` with pulse counting on while the runtime counts (else unchanged)."""
+        return update if self.op_counts is None else _op_counts.counting_update(update)
+
+    def pulse_sources(self) -> list[tuple[AnalogTile, str]]:
+        """Every physical tile: the last receives the gradient pulses, the others transfer writes."""
+        last = self.n_tiles - 1
+        return [(t, "gradient" if k == last else "transfer") for k, t in enumerate(self.tiles)]
 
     def get_tile_weights(self) -> torch.Tensor:
         """The weights of every physical tile, ``[n_tiles, out_size, in_size]``, tile 0 first (copies)."""

@@ -18,6 +18,8 @@ import torch
 from ..config.algorithms import MixedPrecision
 from ..ops import transfer as _transfer
 from ..ops import true_divide
+from ..tile import AnalogTile
+from ..tile import op_counts as _op_counts
 from .base import MultiTile
 
 __all__ = ["MixedPrecisionTile", "quantize_bins"]
@@ -67,9 +69,23 @@ class MixedPrecisionTile(MultiTile):
         g = self.algorithm.granularity
         return g if g > 0 else self.tiles[0].granularity()
 
+    def pulse_sources(self) -> list[tuple[AnalogTile, str]]:
+        """The one tile receives only the row transfers of χ."""
+        return [(self.tiles[0], "transfer")]
+
+    def digital_storage(self) -> dict[str, int]:
+        """χ (``out·in``) and the x and d buffers of the largest mini-batch B (``(in + out)·B``; the
+        paper's mn + 2nB, hardware-cost.md §4). B is 1 before the first update, or when not counting."""
+        batch = 1
+        if self.op_counts is not None:
+            batch = max(int(self.op_counts[_op_counts.OP_COUNT_INDEX["max_update_vectors"]]), 1)
+        return {"vectors": (self.in_size + self.out_size) * batch, "chi": self.chi.numel()}
+
     def _quantize(self, v: torch.Tensor, n_bins: int, stochastic: bool) -> torch.Tensor:
         if n_bins <= 0:
             return v
+        if self.op_counts is not None:  # maximum, divide, multiply back (+ the rounding offset)
+            _op_counts.add(self.op_counts, flops_mp=(4 if stochastic else 3) * v.numel())
         u = None
         if stochastic:
             u = torch.empty(v.shape, dtype=torch.float32, device=v.device)
@@ -86,6 +102,11 @@ class MixedPrecisionTile(MultiTile):
         qd = self._quantize(db, algo.n_d_bins, algo.stoc_round_d)
         if xb.shape[0] > 0:
             _transfer.chi_accumulate_(self.chi, qx, qd, lr)
+        if self.op_counts is not None:
+            m = xb.shape[0]  # χ += (lr·d)·xᵀ per vector: out + 2·out·in; χ read and written once
+            _op_counts.add(self.op_counts, update_calls=1, update_vectors=m, max_update_vectors=m,
+                           flops_mp=m * (self.out_size + 2 * self.out_size * self.in_size),
+                           digital_state_updates=self.chi.numel() if m > 0 else 0)
         self.batches += 1
         if algo.transfer_every > 0 and self.batches % algo.transfer_every == 0:
             self._transfer_rows()
@@ -113,4 +134,11 @@ class MixedPrecisionTile(MultiTile):
         d = torch.zeros(rows.numel(), self.out_size, dtype=self.chi.dtype, device=self.chi.device)
         d[torch.arange(rows.numel(), device=d.device), rows] = 1.0
         update = self.tiles[0].config.update.replace(update_management=True, update_bl_management=True)
-        self.tiles[0].update(n, d, eps * self.algorithm.transfer_lr, update=update)
+        lr = eps * self.algorithm.transfer_lr
+        self.tiles[0].update(n, d, lr, update=self.counted_update(update))
+        if self.op_counts is not None:  # per row: χ/ε, n·ε, χ − n·ε; then the write of one vector
+            k = rows.numel()
+            _op_counts.add(self.op_counts, transfer_events=1, transfer_lines=k, flops_mp=3 * self.in_size * k,
+                           digital_state_updates=self.in_size * k,
+                           flops_update=_op_counts.update_flops(update, k, self.in_size, self.out_size)
+                           if lr != 0 else 0)

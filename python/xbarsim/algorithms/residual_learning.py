@@ -23,6 +23,7 @@ import torch
 from ..config import TileConfig
 from ..config.algorithms import ResidualLearning, SingleTile, TikiTaka, TransferCompound
 from ..ops import transfer as _transfer
+from ..tile import op_counts as _op_counts
 from .base import MultiTile
 from .schedule import CascadeSchedule, TransferEvent
 
@@ -113,20 +114,29 @@ class TransferCascadeTile(MultiTile):
         eta = self.fast_rate(lr, xb, db)
         betas = self.source_rates(lr)
         segments = self.schedule.plan(xb.shape[0], self._random_line, enabled=[b != 0 for b in betas])
+        grad_update = None if self.op_counts is None else self.counted_update(self.gradient_tile.config.update)
         start = 0
         for seg in segments:
             if seg.n_vectors > 0:
                 stop = start + seg.n_vectors
                 xg, dg = self.gradient_vectors(xb[start:stop], db[start:stop])
-                self.gradient_tile.update(xg, dg, eta)
+                self.gradient_tile.update(xg, dg, eta, update=grad_update)
                 start = stop
             if seg.events:
                 self.run_transfers(seg.events, betas)
+        if self.op_counts is not None:
+            m = xb.shape[0]
+            _op_counts.add(self.op_counts, update_calls=1, update_vectors=m, max_update_vectors=m,
+                           flops_update=self.gradient_flops(m) if eta != 0 else 0)
         self.refresh_weight()
+
+    def gradient_flops(self, m: int) -> int:
+        """Digital operations of the gradient write of ``m`` vectors (update management, §2.3)."""
+        return _op_counts.update_flops(self.gradient_tile.config.update, m, self.in_size, self.out_size)
 
     def transfer_kwargs(self) -> dict[str, Any]:
         algo = self.algorithm
-        return {"io": algo.transfer_io_eff(), "update": algo.transfer_update,
+        return {"io": algo.transfer_io_eff(), "update": self.counted_update(algo.transfer_update),
                 "transpose": not algo.transfer_columns, "kind": self.kind}
 
     def run_transfers(self, events: Sequence[TransferEvent], betas: Sequence[float]) -> None:
@@ -139,10 +149,34 @@ class TransferCascadeTile(MultiTile):
                 write_call = tgt.next_call()
                 rows.append((ev.source, ev.target, line, read_call, write_call, ev.source - 1))
                 rates.append(self.event_rates(ev, betas))
+        kwargs = self.transfer_kwargs()
         _transfer.transfer_(self.prepared_tiles(), torch.tensor(rows, dtype=torch.int64),
                             torch.tensor(rates, dtype=torch.float64), where=f"{type(self).__name__}.update",
-                            **self.transfer_kwargs())
+                            **kwargs)
+        if self.op_counts is not None:
+            self.count_transfers(len(events), [r[0] for r in rates], kwargs)
         self.after_transfers(events)
+
+    def count_transfers(self, n_events: int, write_lrs: Sequence[float], kwargs: dict[str, Any]) -> None:
+        """Count the events of one fused transfer call: each line is a one-hot MVM of the transfer
+        read path (``L_in`` DAC inputs, ``L_out`` ADC outputs, no noise or bound management), then
+        the write of ``L_out`` cells (update management of its vector; analog-tile.md §1.9, §2.3)
+        and, for the buffered kinds, the buffer arithmetic of its ``L_out`` elements (§8.3)."""
+        transpose = bool(kwargs["transpose"])
+        l_in, l_out = (self.out_size, self.in_size) if transpose else (self.in_size, self.out_size)
+        lines = len(write_lrs)
+        written = sum(1 for lr in write_lrs if lr != 0)
+        update = kwargs["update"]
+        _op_counts.add(self.op_counts, transfer_events=n_events, transfer_lines=lines, transfer_reads=lines,
+                       dac_conversions=lines * l_in, adc_conversions=lines * l_out,
+                       flops_update=_op_counts.update_flops(update, written, self.in_size, self.out_size,
+                                                            cells_per_vector=l_out),
+                       flops_buffer=lines * l_out * self.buffer_flops_per_element(),
+                       digital_state_updates=lines * l_out if self.buffer_flops_per_element() else 0)
+
+    def buffer_flops_per_element(self) -> int:
+        """Digital operations per buffer element of a line read (0: no buffer; algorithms.md §8.3)."""
+        return 0
 
     def after_transfers(self, events: Sequence[TransferEvent]) -> None:
         """Hook run after the transfers of one point of the step (resets, chopper flips)."""

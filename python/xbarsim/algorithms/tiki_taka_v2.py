@@ -14,10 +14,18 @@ import torch
 
 from ..config.algorithms import ChoppedTikiTakaV2, TikiTakaV2
 from ..ops import transfer as _transfer
+from ..tile import op_counts as _op_counts
 from .residual_learning import TikiTakaTile, TransferCascadeTile
 from .schedule import TransferEvent
 
-__all__ = ["TikiTakaV2Tile", "ChoppedTikiTakaV2Tile"]
+__all__ = ["TikiTakaV2Tile", "ChoppedTikiTakaV2Tile", "buffer_flops"]
+
+
+def buffer_flops(forget_buffer: bool, no_buffer: bool) -> int:
+    """Digital operations per buffer element of a line read (algorithms.md §8.3 step 2, §8.4):
+    ``ω = H + β·y`` (2; 1 with ``no_buffer``), ``ω / divisor`` (1), then ``momentum·ω`` (1, forget_buffer)
+    or ``ω − (1 − momentum)·n·divisor`` (3). Truncation, clamp and chopper signs are not counted."""
+    return (1 if no_buffer else 2) + 1 + (1 if forget_buffer else 3)
 
 
 class TikiTakaV2Tile(TikiTakaTile):
@@ -52,6 +60,13 @@ class TikiTakaV2Tile(TikiTakaTile):
         kw.update(buffers=self.transfer_buffer, buffer_bl=algo.transfer_update.desired_bl, momentum=algo.momentum,
                   forget_buffer=algo.forget_buffer, no_buffer=False)
         return kw
+
+    def buffer_flops_per_element(self) -> int:
+        return buffer_flops(self.algorithm.forget_buffer, False)
+
+    def digital_storage(self) -> dict[str, int]:
+        """x and d vectors plus the buffers H (``(n_tiles − 1)·out·in``; hardware-cost.md §4: mn + 2n)."""
+        return {**super().digital_storage(), "buffer": self.transfer_buffer.numel()}
 
 
 class ChoppedTikiTakaV2Tile(TransferCascadeTile):
@@ -119,9 +134,11 @@ class ChoppedTikiTakaV2Tile(TransferCascadeTile):
         c = self.tiles[0].weight
         if gamma == 0:
             _transfer.reduce_tiles_(self.weight, [c], [1.0])
+            self.count_reduction([1.0])
             return
         signed_a = self.tiles[1].weight * self.chop_out[:, None] * self.chop_in[None, :]
         _transfer.reduce_tiles_(self.weight, [c, signed_a], [1.0, gamma])
+        self.count_reduction([1.0, gamma], extra_per_cell=2)
 
     # --- rates -----------------------------------------------------------------------------------
     def fast_rate(self, lr: float, xb: torch.Tensor, db: torch.Tensor) -> float:
@@ -134,6 +151,8 @@ class ChoppedTikiTakaV2Tile(TransferCascadeTile):
         tau = (1.0 - algo.auto_momentum) / max(xb.shape[0], 1)
         self.m_x = (1.0 - tau) * self.m_x + tau * float(xb.abs().max()) if xb.numel() else self.m_x
         self.m_d = (1.0 - tau) * self.m_d + tau * float(db.abs().max()) if db.numel() else self.m_d
+        if self.op_counts is not None:  # the two maxima, then two running means of 3 operations each
+            _op_counts.add(self.op_counts, flops_update=xb.numel() + db.numel() + 6)
         eta = algo.fast_lr * self.tiles[1].config.update.desired_bl * self.tiles[1].granularity()
         if self.m_x > 0 and self.m_d > 0:
             eta = eta / (self.m_x * self.m_d)
@@ -167,6 +186,14 @@ class ChoppedTikiTakaV2Tile(TransferCascadeTile):
                   buffer_bl=algo.transfer_update.desired_bl, momentum=algo.momentum,
                   forget_buffer=algo.forget_buffer, no_buffer=algo.no_buffer)
         return kw
+
+    def buffer_flops_per_element(self) -> int:
+        return buffer_flops(self.algorithm.forget_buffer, self.algorithm.no_buffer)
+
+    def digital_storage(self) -> dict[str, int]:
+        """x and d vectors, the buffer H (``out·in``) and the chopper signs (``in + out``)."""
+        return {**super().digital_storage(), "buffer": self.transfer_buffer.numel(),
+                "choppers": self.chop_in.numel() + self.chop_out.numel()}
 
     @torch.no_grad()
     def after_transfers(self, events: Sequence[TransferEvent]) -> None:

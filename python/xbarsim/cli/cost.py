@@ -9,6 +9,11 @@ chart ``cost.png``. ``--paper`` prints every number of the paper's Tables 5-8 be
 
 Constants are the paper's unless ``--hardware FILE.yaml`` names other values (keys: the fields of
 ``xbarsim.cost.HardwareModel``; e.g. ``mp_fp_ops_per_weight: 1`` reproduces Table 7's MP cells).
+
+``--run RUN_DIR`` reports the measured operation counts of a run of ``xbarsim train --count-ops``
+(MVMs, ADC and DAC conversions, pulses, coincidences, transfers, digital operations) and its
+measured per-sample costs beside the analytical estimate for the same model and method, with the
+reasons they differ (``--layers``: per layer too; ``--out``: ``run_cost.md`` and ``run_cost.json``).
 """
 from __future__ import annotations
 
@@ -35,7 +40,8 @@ def add_parser(sub) -> None:
     p.add_argument("--hardware", type=pathlib.Path, default=None, metavar="FILE.yaml",
                    help="YAML file of HardwareModel fields overriding the paper's constants")
     p.add_argument("--run", type=pathlib.Path, default=None, metavar="RUN_DIR",
-                   help="cost a training run from its measured operation counters (not available yet)")
+                   help="a run of xbarsim train --count-ops: its measured counts and costs beside the analytical "
+                        "estimate for its model and method (--model, --methods, --tiles are the run's)")
     p.add_argument("--layers", action="store_true", help="also print the per-layer tables")
     p.add_argument("--paper", action="store_true", help="print the paper's Tables 5-8 beside the model's values")
     p.add_argument("--out", type=pathlib.Path, default=None, metavar="DIR",
@@ -53,8 +59,7 @@ def run(args: argparse.Namespace) -> int:
     from ..cost import report
 
     if args.run is not None:
-        return _error("--run is not available yet: training runs do not record operation counters in this "
-                      "version; omit --run for the analytical estimate")
+        return _run_report(args)
     try:
         hw = cost.HardwareModel() if args.hardware is None else cost.HardwareModel.from_yaml(args.hardware)
         methods = cost.parse_methods(args.methods, n_tiles=args.tiles, batch_size=args.batch_size)
@@ -92,4 +97,23 @@ def run(args: argparse.Namespace) -> int:
             (args.out / "paper_tables.md").write_text(comparison, encoding="utf-8")
             written.append("paper_tables.md")
         print(f"wrote {', '.join(str(args.out / w) for w in written)}")
+    return 0
+
+
+def _run_report(args: argparse.Namespace) -> int:
+    from .. import cost
+    from ..cost import report
+
+    try:
+        hw = cost.HardwareModel() if args.hardware is None else cost.HardwareModel.from_yaml(args.hardware)
+        comparison = cost.compare_run(args.run, hw)
+    except (OSError, TypeError, ValueError, KeyError) as e:
+        return _error(str(e))
+    text = comparison.markdown(layers=args.layers)
+    print(text)
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "run_cost.md").write_text(text, encoding="utf-8")
+        report.write_json(comparison.to_dict(), args.out / "run_cost.json")
+        print(f"wrote {args.out / 'run_cost.md'}, {args.out / 'run_cost.json'}")
     return 0

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ._fields import ConfigBase, require_instance
+from ._fields import ConfigBase, require_bool, require_instance
 from .algorithms import AlgorithmConfig, SingleTile
 from .devices import ConstantStep, PulsedDevice
 from .io import IOConfig
@@ -30,6 +30,12 @@ class TileConfig(ConfigBase):
             (analog SGD on one tile, the default), ``ResidualLearning``, ``TikiTaka``, ``TikiTakaV2``,
             ``ChoppedTikiTakaV2`` or ``MixedPrecision`` (``xbarsim.algorithms``). Build tiles with
             ``xbarsim.algorithms.make_tile``.
+        count_ops: count what the tile runtime does (analog MVMs with their DAC and ADC conversions,
+            pulses and coincidences, transfers, digital floating-point operations) as exact integers
+            in its state (``op_counts``, and the physical tiles' ``pulse_counters``, whose native
+            counting it turns on for every update and transfer write: it implies
+            ``UpdateConfig.count_pulses``). Read them with ``xbarsim.cost.counts(model)``; docs/cost.md.
+            Default False (nothing allocated, nothing counted).
     """
 
     forward: IOConfig = field(default_factory=IOConfig)
@@ -37,6 +43,7 @@ class TileConfig(ConfigBase):
     update: UpdateConfig = field(default_factory=UpdateConfig)
     device_model: PulsedDevice = field(default_factory=ConstantStep)
     algorithm: AlgorithmConfig = field(default_factory=SingleTile)
+    count_ops: bool = False
 
     def __post_init__(self) -> None:
         require_instance(self, "forward", IOConfig)
@@ -44,3 +51,4 @@ class TileConfig(ConfigBase):
         require_instance(self, "update", UpdateConfig)
         require_instance(self, "device_model", PulsedDevice)
         require_instance(self, "algorithm", AlgorithmConfig)
+        require_bool(self, "count_ops")

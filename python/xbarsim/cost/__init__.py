@@ -5,7 +5,10 @@ default, or loaded from YAML); :func:`model_shapes` reads the analog tile shapes
 ``xbarsim.models``; per layer, an :class:`OpCounts` says what the layer does per training sample
 (:func:`analytic_counts` is the paper's estimate; a run's measured counters are the other
 source); :func:`layer_cost` and :func:`model_cost` turn counts into costs, and :func:`table5`,
-:func:`table8` and :func:`paper_comparison` regenerate the paper's Tables 5–8.
+:func:`table8` and :func:`paper_comparison` regenerate the paper's Tables 5–8. Measured counts:
+:func:`counts` reads the operation counters of a model's tiles (``TileConfig(count_ops=True)`` or
+inside :func:`counting`), :func:`measured_op_counts` turns a layer's into OpCounts, and
+:func:`compare_run` sets a training run's measured costs beside the analytical estimate.
 
 Example:
     >>> from xbarsim import cost
@@ -15,6 +18,8 @@ Example:
 """
 from .counters import METHODS, Method, OpCounts, analytic_counts, parse_methods
 from .hardware_model import ENERGY_SCALINGS, HardwareModel
+from .measured import COUNT_KEYS, Counting, counting, counts, diff_counts, measured_op_counts, sum_counts
+from .run_compare import RunComparison, compare_run
 from .shapes import MODEL_NAMES, LayerShape, ModelShapes, model_shapes, shapes_from_module, square_model
 from .tables import (
     STORAGE_UNITS,
@@ -37,4 +42,6 @@ __all__ = [
     "Method", "METHODS", "parse_methods", "OpCounts", "analytic_counts",
     "LayerCost", "ModelCost", "layer_cost", "model_cost", "peripheral_power_w", "storage_kb", "STORAGE_UNITS",
     "table5", "table8", "energy_crossover_tiles", "PaperCell", "paper_comparison",
+    "counts", "counting", "Counting", "COUNT_KEYS", "diff_counts", "sum_counts", "measured_op_counts",
+    "compare_run", "RunComparison",
 ]

@@ -20,11 +20,23 @@ def tile_checkpoint_mismatches(tile: torch.nn.Module, state_dict: dict, prefix: 
     state = state_dict.get(key)
     if not isinstance(state, dict) or "config" not in state:
         return []
-    problems = [f"{key} config.{p}" for p in dict_diff(state["config"], tile.config.to_dict())]
+    problems = [f"{key} config.{p}" for p in dict_diff(_upgrade_config(state["config"]), tile.config.to_dict())]
     shape = tuple(state.get("shape", ()))
     if shape != (tile.out_size, tile.in_size):
         problems.append(f"{key} shape: checkpoint {shape}, model {(tile.out_size, tile.in_size)}")
     return problems
+
+
+def _upgrade_config(config: Any) -> Any:
+    """A checkpoint's tile config in the current form: fields added since it was written (e.g.
+    ``count_ops``) take their defaults, as ``TileConfig.from_dict`` gives them; a config that does not
+    parse is compared as it is (and reported field by field)."""
+    from ..config import TileConfig
+
+    try:
+        return TileConfig.from_dict(config).to_dict()
+    except (TypeError, ValueError, KeyError):
+        return config
 
 
 def dict_diff(theirs: Any, ours: Any, path: str = "") -> list[str]:

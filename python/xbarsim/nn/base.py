@@ -45,6 +45,7 @@ from ..ops import _library
 from ..ops import update as _update
 from ..ops._checks import check_device, check_finite, check_weights
 from ..tile import Tile
+from ..tile import op_counts as _op_counts
 from ..tile.base import counted_read
 from ._autograd import LOG_ALL, LOG_LATEST, LOG_NONE, AnalogMatmul, ForwardLog, LoggedForward, in_backward_pass
 from ._state import dict_diff, tile_checkpoint_mismatches
@@ -375,7 +376,7 @@ class AnalogLayerBase(torch.nn.Module):
         check_finite(type(self).__name__, "input", x)
         self._drop_stale_records()
         if self.eval_noise_free and not self.training:
-            return self._perfect_read(self._with_bias_line(x.contiguous()), weights)
+            return self._perfect_read(self._with_bias_line(x.contiguous()), weights, count=True)
         if in_backward_pass():
             entry = self._forward_log.find(x)
             if entry is not None:
@@ -390,10 +391,11 @@ class AnalogLayerBase(torch.nn.Module):
         counters = [torch.tensor(c, dtype=torch.int64) for c in entry.calls]
         nm_states = [s.clone() for s in entry.nm_states] if entry.nm_states is not None else \
             [b.nm_running_max.clone() for b in self.blocks]
-        return self._forward_reads(self._with_bias_line(x.contiguous()), weights, counters, nm_states)
+        # A replay changes no state: its reads are not counted again.
+        return self._forward_reads(self._with_bias_line(x.contiguous()), weights, counters, nm_states, count=False)
 
     def _forward_reads(self, x: torch.Tensor, weights: list[torch.Tensor], counters: list[torch.Tensor],
-                       nm_states: list[torch.Tensor]) -> torch.Tensor:
+                       nm_states: list[torch.Tensor], count: bool = True) -> torch.Tensor:
         in_bounds = self._bounds(self.in_splits)
         outs = []
         for i in range(len(self.out_splits)):
@@ -401,14 +403,22 @@ class AnalogLayerBase(torch.nn.Module):
             for j, (i0, i1) in enumerate(in_bounds):
                 k = i * len(in_bounds) + j
                 xj = x if len(in_bounds) == 1 else x[:, i0:i1].contiguous()
-                y = counted_read(self.blocks[k].config.forward, xj, weights[k], seed=self.blocks[k].seed,
-                                 counter=counters[k], nm_state=nm_states[k][0:1], transpose=False)
+                block = self.blocks[k]
+                y = counted_read(block.config.forward, xj, weights[k], seed=block.seed, counter=counters[k],
+                                 nm_state=nm_states[k][0:1], transpose=False,
+                                 op_counts=block.op_counts if count else None)
                 acc = y if acc is None else acc + y
             outs.append(acc)
         return outs[0] if len(outs) == 1 else torch.cat(outs, dim=1)
 
-    def _perfect_read(self, x: torch.Tensor, weights: list[torch.Tensor]) -> torch.Tensor:
-        """Noise-free evaluation read: ``out_scale · W x`` exactly (analog-tile.md §1.5, §1.8)."""
+    def _perfect_read(self, x: torch.Tensor, weights: list[torch.Tensor], count: bool = False) -> torch.Tensor:
+        """Noise-free evaluation read: ``out_scale · W x`` exactly (analog-tile.md §1.5, §1.8); with
+        ``count``, one perfect MVM per block for the blocks' operation counters."""
+        if count:
+            for block in self.blocks:
+                if block.op_counts is not None:
+                    _op_counts.count_read(block.op_counts, None, False,
+                                          [x.shape[0]], block.in_size, block.out_size)
         rows = [torch.cat([weights[i * len(self.in_splits) + j] for j in range(len(self.in_splits))], dim=1)
                 for i in range(len(self.out_splits))]
         y = torch.nn.functional.linear(x, torch.cat(rows, dim=0))
@@ -440,9 +450,10 @@ class AnalogLayerBase(torch.nn.Module):
             for i, (o0, o1) in enumerate(out_bounds):
                 k = i * len(self.in_splits) + j
                 di = d if len(out_bounds) == 1 else d[:, o0:o1].contiguous()
-                z = counted_read(self.blocks[k].config.backward.for_backward(), di, weights[k],
-                                 seed=self.blocks[k].seed, counter=counters[k], nm_state=nm_states[k][1:2],
-                                 transpose=True)
+                block = self.blocks[k]
+                z = counted_read(block.config.backward.for_backward(), di, weights[k], seed=block.seed,
+                                 counter=counters[k], nm_state=nm_states[k][1:2], transpose=True,
+                                 op_counts=block.op_counts)
                 acc = z if acc is None else acc + z
             parts.append(acc)
         grad_input = parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)

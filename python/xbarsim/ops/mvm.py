@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import math
 
 import torch
 
@@ -103,7 +104,8 @@ def _validate(x, weight, io, transpose, seed, call, nm_state, alpha, fn=_FN, x_n
 @torch.no_grad()
 def analog_mvm(x: torch.Tensor, weight: torch.Tensor, io: IOConfig, transpose: bool = False, *, seed: int = 0,
                call: int = 0, nm_state: torch.Tensor | None = None, alpha: float = 1.0, where: str = _FN,
-               x_name: str = "x", weight_is_finite: bool = False) -> torch.Tensor:
+               x_name: str = "x", weight_is_finite: bool = False,
+               rounds: list[int] | None = None) -> torch.Tensor:
     """Analog matrix-vector product through the read path of one direction.
 
     Forward (``transpose=False``): ``y = W x`` per vector, with noise management, DAC, weight/output
@@ -129,6 +131,9 @@ def analog_mvm(x: torch.Tensor, weight: torch.Tensor, io: IOConfig, transpose: b
         weight_is_finite: the caller vouches that ``weight`` is finite, which skips its check (one
             reduction over W). The tiles do, for their own weights: ``set_weights`` rejects NaN/inf
             and every tile op keeps the weights within the cells' finite bounds. Default False.
+        rounds: a list that receives the number of vectors each bound-management round read
+            (``rounds[0]`` = all vectors; a perfect read is one round); None: not reported. Known on
+            the host without an extra device synchronisation (the operation counters use it).
 
     Returns:
         ``y[..., out_size]`` (``z[..., in_size]`` with ``transpose``), dtype and device of ``x``.
@@ -152,6 +157,8 @@ def analog_mvm(x: torch.Tensor, weight: torch.Tensor, io: IOConfig, transpose: b
     with _full_fp32_gemm(x.device):
         if io.is_perfect:
             _checks.check_finite(where, x_name, x)
+            if rounds is not None:
+                rounds.append(math.prod(x.shape[:-1]))
             y = torch.matmul(x, w)
             return y if gain == 1.0 else y.mul_(gain)
         lead = x.shape[:-1]
@@ -161,7 +168,7 @@ def analog_mvm(x: torch.Tensor, weight: torch.Tensor, io: IOConfig, transpose: b
         y = torch.empty(xf.shape[0], w.shape[1], dtype=x.dtype, device=x.device)
         if xf.shape[0] > 0:
             _checks.check_finite(where, x_name, xf)
-            _ReadPath(io, transpose, xf, w, seed, call, gain).run(y, nm_state)
+            _ReadPath(io, transpose, xf, w, seed, call, gain, rounds).run(y, nm_state)
         return y.reshape(*lead, w.shape[1])
 
 
@@ -190,8 +197,9 @@ class _ReadPath:
     """
 
     def __init__(self, io: IOConfig, transpose: bool, xf: torch.Tensor, w: torch.Tensor, seed: int, call: int,
-                 gain: float) -> None:
+                 gain: float, rounds: list[int] | None = None) -> None:
         self.io, self.xf, self.w, self.seed, self.call, self.gain = io, xf, w, seed, call, gain
+        self.rounds = rounds  # receives the vectors of every round (operation counters), or None
         self.p = io_params(io, transpose)
         self.max_rounds = max_bm_rounds(io, transpose)
         self.stream = cuda_stream(xf)
@@ -227,6 +235,8 @@ class _ReadPath:
         prologue (scale, DAC, ‖v‖), GEMM, epilogue (noise, ADC, saturation, rescale into ``y``).
         Returns the saturation flags of the round's rows (None without bound management)."""
         k = self.xf.shape[0] if rows is None else rows.numel()
+        if self.rounds is not None:
+            self.rounds.append(k)
         xq_k = self.xq[:k]
         rows_v = view(rows) if rows is not None else None
         compute_scale = self.io.noise_management != "average_abs_max" and rnd == 0

@@ -23,8 +23,10 @@ from ._views import cuda_stream, view
 __all__ = ["pulsed_update", "populate_device", "clip_weights", "device_process", "device_cell_fields", "pack_update",
            "pack_device", "COUNTER_NAMES", "DEVICE_PROCESSES"]
 
-#: Meaning of the entries of a tile's int64 pulse counters (analog-tile.md §2.9).
-COUNTER_NAMES = ("input_pulses", "output_pulses", "coincidences_up", "coincidences_down")
+#: Meaning of the entries of a tile's int64 pulse counters (analog-tile.md §2.9): pulses fired on the
+#: input and output lines, coincidences applied up and down, and the pulse-train slots Σ BL of the
+#: vectors written (each slot lasts t_sp; hardware-cost.md §8).
+COUNTER_NAMES = ("input_pulses", "output_pulses", "coincidences_up", "coincidences_down", "pulse_slots")
 
 
 # --- packing configs into the native argument structs (field by field, same names) ---------------
@@ -239,7 +241,7 @@ def check_update_batch(x: object, d: object, lr: object, like: torch.Tensor,
 def _check_state_args(where: str, weight: torch.Tensor, persistent: object, counters: object,
                       piecewise: object) -> None:
     """The optional tensors the update writes or reads besides x and d: like the weight (persistent,
-    piecewise tables) or int64[4] (counters), on the weight's device, contiguous."""
+    piecewise tables) or int64[5] (counters), on the weight's device, contiguous."""
     out_size, in_size = weight.shape
     if persistent is not None:
         _checks.check_tensor(where, "persistent", persistent, shape=(("out_size", out_size), ("in_size", in_size)),
@@ -287,7 +289,7 @@ def pulsed_update(weight: torch.Tensor, x: torch.Tensor, d: torch.Tensor, lr: fl
         seed, call: the tile's seed and this call's value of its RNG call counter.
         persistent: persistent weights of a write-noise device (the pulses act on them and the
             touched cells' apparent weights are redrawn).
-        counters: int64[4] pulse counters (see ``COUNTER_NAMES``), incremented when
+        counters: int64[5] pulse counters (see ``COUNTER_NAMES``), incremented when
             ``update.count_pulses``.
         piecewise: the PiecewiseStep tables as tensors (made from ``device_model`` if omitted).
         where: the callable named in error messages.

@@ -13,6 +13,7 @@ import torch
 from ..config import TileConfig, UpdateConfig
 from ..config.algorithms import SingleTile
 from ..ops import update as _update
+from . import op_counts as _op_counts
 from .base import Tile
 from .device_state import DeviceState
 
@@ -34,7 +35,9 @@ class AnalogTile(Tile):
         weight: the weights the reads see (the apparent weights of write-noise devices).
         weight_persistent: the persistent weights of write-noise devices, else None.
         device_state: the per-cell device parameters (:class:`DeviceState`).
-        pulse_counters: int64 ``[4]`` pulse counters (analog-tile.md §2.9), see :meth:`pulse_counts`.
+        pulse_counters: int64 ``[5]`` pulse counters (analog-tile.md §2.9: input-line pulses,
+            output-line pulses, coincidences up and down, pulse-train slots), see :meth:`pulse_counts`;
+            counted when ``update.count_pulses`` or ``config.count_ops``.
 
     Shape:
         forward: ``x[..., in_size] -> y[..., out_size]``; backward: ``d[..., out_size] -> z[..., in_size]``.
@@ -57,7 +60,8 @@ class AnalogTile(Tile):
                             f"xbarsim.algorithms.make_tile); got {type(config.algorithm).__name__}")
         # Device model (analog-tile.md §3): per-cell parameters drawn once from the population seed,
         # persistent weights when the device has write noise (``weight`` are then the apparent ones),
-        # and the pulse counters of §2.9 (int64: input pulses, output pulses, up and down coincidences).
+        # and the pulse counters of §2.9 (int64: input pulses, output pulses, up and down coincidences,
+        # pulse-train slots).
         dev = config.device_model
         self.device_state = DeviceState(dev, out_size, in_size, seed=dev.population_seed(seed), dtype=dtype,
                                         device=device)
@@ -158,18 +162,43 @@ class AnalogTile(Tile):
         Consumes one value of the RNG call counter per successful call. On bad input a ValueError or
         TypeError names the argument and the tile is unchanged.
 
-        Spec: analog-tile.md §2 (update), §3 (device), §2.9 (counters when ``count_pulses``).
+        Spec: analog-tile.md §2 (update), §3 (device), §2.9 (counters when ``count_pulses`` or
+        ``count_ops``).
         """
         cfg = self.config.update if update is None else update
         if not isinstance(cfg, UpdateConfig):
             raise TypeError(f"AnalogTile.update: update must be an UpdateConfig; got {type(cfg).__name__}")
+        ops = self.op_counts
+        if ops is not None:
+            cfg = _op_counts.counting_update(cfg)
         _update.pulsed_update(self.weight, x, d, lr, update=cfg, device_model=self.config.device_model,
                               cells=self.device_state.cells(), seed=self.seed, call=int(self.rng_counter),
                               persistent=self.weight_persistent, counters=self.pulse_counters,
                               piecewise=self.device_state.piecewise(), where="AnalogTile.update",
                               prepared_cells=self.device_state.cell_views())
         self.next_call()
+        if ops is not None:
+            m = x.numel() // self.in_size
+            _op_counts.add(ops, update_calls=1, update_vectors=m, max_update_vectors=m,
+                           flops_update=_op_counts.update_flops(cfg, m, self.in_size, self.out_size)
+                           if lr != 0 else 0)
 
     def pulse_counts(self) -> dict[str, int]:
-        """The pulse counters (analog-tile.md §2.9) as exact integers (kept when ``count_pulses``)."""
+        """The pulse counters (analog-tile.md §2.9) as exact integers (kept when ``count_pulses`` or
+        ``count_ops``)."""
         return dict(zip(_update.COUNTER_NAMES, (int(v) for v in self.pulse_counters.tolist())))
+
+    def pulse_sources(self) -> list[tuple["AnalogTile", str]]:
+        """``[(self, "gradient")]``: the tile receives the gradient pulses (operation counters)."""
+        return [(self, "gradient")]
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                              error_msgs):
+        # Checkpoints written before the pulse-train slots were counted hold four pulse counters: the
+        # slots they never counted load as 0 (the other counts are kept).
+        key = prefix + "pulse_counters"
+        old = state_dict.get(key)
+        if isinstance(old, torch.Tensor) and old.dim() == 1 and old.shape[0] == len(_update.COUNTER_NAMES) - 1:
+            state_dict[key] = torch.cat([old, old.new_zeros(1)])
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                                      error_msgs)

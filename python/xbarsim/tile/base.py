@@ -10,6 +10,8 @@ optimizers, checkpoints and the training loop see only this contract:
   ``nm_running_max`` (the running maxima of "average_abs_max" noise management, forward and backward),
   and the config, seed and shape in ``get_extra_state``: everything is in ``state_dict()``;
 * reads: ``forward(x)`` and ``backward(d)`` through the config's IO (one counter value each);
+* operation counters ``op_counts`` (:mod:`xbarsim.tile.op_counts`) when ``config.count_ops`` is on
+  (or inside ``xbarsim.cost.counting``), else None;
 * ``update(x, d, lr)``, ``get_weights()``, ``set_weights(weight)``, the device processes
   (``decay_weights``, ``diffuse_weights``, ``reset_columns``) and ``signal_warm_start()``.
 
@@ -27,24 +29,31 @@ from ..config import IOConfig, TileConfig
 from ..config.seeds import check_seed
 from ..ops import _checks
 from ..ops import mvm as _mvm
+from . import op_counts as _op_counts
 
 __all__ = ["Tile", "counted_read", "check_tile_shape"]
 
 
 def counted_read(io: IOConfig, x: torch.Tensor, weight: torch.Tensor, *, seed: int, counter: torch.Tensor,
                  nm_state: torch.Tensor, transpose: bool, where: str = "analog_mvm",
-                 x_name: str = "x") -> torch.Tensor:
+                 x_name: str = "x", op_counts: Optional[torch.Tensor] = None) -> torch.Tensor:
     """One analog read keyed by the current value of ``counter``, which then advances by one.
 
     The counter advances only after the read succeeded, so a rejected input changes nothing. Every
     read of a tile, the layers' custom ops included, goes through here. A tile's weights are finite by
     construction (set_weights rejects NaN/inf; every op keeps them within the cells' bounds), so their
-    check is skipped; the input is checked. ``where`` and ``x_name`` name
-    the callable and the input in error messages (``AnalogTile.backward: d must ...``).
+    check is skipped; the input is checked. ``where`` and ``x_name`` name the callable and the input in
+    error messages (``AnalogTile.backward: d must ...``). ``op_counts``: the tile's operation counters
+    (None: not counting), which count the MVMs of every bound-management round, their DAC and ADC
+    conversions and the digital operations of noise and bound management
+    (:func:`xbarsim.tile.op_counts.count_read`).
     """
+    rounds: Optional[list[int]] = None if op_counts is None else []
     out = _mvm.analog_mvm(x, weight, io, transpose, seed=seed, call=int(counter), nm_state=nm_state, where=where,
-                          x_name=x_name, weight_is_finite=True)
+                          x_name=x_name, weight_is_finite=True, rounds=rounds)
     counter.add_(1)
+    if rounds is not None:
+        _op_counts.count_read(op_counts, io, transpose, rounds, *_op_counts.read_lines(weight.shape, transpose))
     return out
 
 
@@ -71,6 +80,9 @@ class Tile(torch.nn.Module, metaclass=abc.ABCMeta):
             synchronises a GPU).
         nm_running_max: running maxima of "average_abs_max" noise management ``[2]`` (forward,
             backward); negative means "not initialised yet" (the first vector sets it).
+        op_counts: the operation counters (int64 ``[len(OP_COUNT_NAMES)]`` in host memory, named by
+            :data:`xbarsim.tile.op_counts.OP_COUNT_NAMES`) when ``config.count_ops`` is on, else None
+            (no state-dict entry).
 
     Shape:
         forward: ``x[..., in_size] -> y[..., out_size]``; backward: ``d[..., out_size] -> z[..., in_size]``.
@@ -79,6 +91,7 @@ class Tile(torch.nn.Module, metaclass=abc.ABCMeta):
     weight: torch.Tensor
     rng_counter: torch.Tensor
     nm_running_max: torch.Tensor
+    op_counts: Optional[torch.Tensor]
 
     def __init__(self, out_size: int, in_size: int, config: TileConfig, seed: int = 0, *,
                  device: torch.device | str | None = None, dtype: torch.dtype = torch.float32) -> None:
@@ -98,6 +111,8 @@ class Tile(torch.nn.Module, metaclass=abc.ABCMeta):
         self.register_buffer("weight", torch.zeros(out_size, in_size, device=device, dtype=dtype))
         self.register_buffer("rng_counter", torch.zeros((), dtype=torch.int64))
         self.register_buffer("nm_running_max", torch.full((2,), -1.0, device=device, dtype=dtype))
+        self.register_buffer("op_counts", _op_counts.new_op_counts() if config.count_ops else None)
+        self._pulse_baseline: Optional[list[torch.Tensor]] = None  # set by xbarsim.cost.counting
 
     # --- RNG call counter -------------------------------------------------------------------------
     def next_call(self) -> int:
@@ -107,11 +122,13 @@ class Tile(torch.nn.Module, metaclass=abc.ABCMeta):
         return call
 
     def _apply(self, fn, recurse=True):
-        # .to(), .cuda(), .double(), ...: every tensor follows except the call counter, which stays an
-        # int64 in host memory (read on every op; on a GPU that read would synchronise the host).
-        counter = self.rng_counter
+        # .to(), .cuda(), .double(), ...: every tensor follows except the call counter and the operation
+        # counters, which stay int64 in host memory (read or added to on every op; on a GPU that would
+        # synchronise the host).
+        counter, ops = self.rng_counter, self.op_counts
         out = super()._apply(fn, recurse)
         self._buffers["rng_counter"] = counter
+        self._buffers["op_counts"] = ops
         return out
 
     # --- reads (analog-tile.md §1) -----------------------------------------------------------------
@@ -119,13 +136,13 @@ class Tile(torch.nn.Module, metaclass=abc.ABCMeta):
         """Analog forward ``y = W x`` through the forward IOConfig (analog-tile.md §1.3)."""
         return counted_read(self.config.forward, x, self.weight, seed=self.seed, counter=self.rng_counter,
                             nm_state=self.nm_running_max[0:1], transpose=False,
-                            where=f"{type(self).__name__}.forward")
+                            where=f"{type(self).__name__}.forward", op_counts=self.op_counts)
 
     def backward(self, d: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
         """Analog backward ``z = Wᵀ d`` through the backward IOConfig, bound management off (§1.4)."""
         return counted_read(self.config.backward.for_backward(), d, self.weight, seed=self.seed,
                             counter=self.rng_counter, nm_state=self.nm_running_max[1:2], transpose=True,
-                            where=f"{type(self).__name__}.backward", x_name="d")
+                            where=f"{type(self).__name__}.backward", x_name="d", op_counts=self.op_counts)
 
     # --- weights -------------------------------------------------------------------------------------
     def get_weights(self) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
@@ -177,6 +194,25 @@ class Tile(torch.nn.Module, metaclass=abc.ABCMeta):
     def signal_warm_start(self) -> bool:
         """Raise the plateau signal of the warm start; False if this runtime has none."""
         return False
+
+    # --- operation counters (xbarsim.tile.op_counts) ------------------------------------------------------
+    @property
+    def counting(self) -> bool:
+        """True while the runtime counts its operations (``op_counts`` is a tensor)."""
+        return self.op_counts is not None
+
+    def pulse_sources(self) -> list[tuple[Any, str]]:
+        """The physical tiles whose pulse counters belong to this runtime, each with its role:
+        ``"gradient"`` (gradient pulses) or ``"transfer"`` (transfer writes). Default: none."""
+        return []
+
+    def digital_storage(self) -> dict[str, int]:
+        """Digitally stored elements by kind: ``vectors`` (one x and one d vector, ``in + out``: the
+        paper's "2D"); runtimes add their buffers (H, χ, choppers, batch buffers).
+
+        Spec: hardware-cost.md §1.3, §4 (Table 6; the paper writes 2n for in + out).
+        """
+        return {"vectors": self.in_size + self.out_size}
 
     # --- checkpoints -------------------------------------------------------------------------------------
     def algorithm_state(self) -> dict[str, Any]:

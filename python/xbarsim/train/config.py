@@ -65,6 +65,9 @@ class RunConfig(ConfigBase):
             "auto" (deferred on CUDA, on otherwise). Default "auto".
         tile_config: a complete TileConfig replacing the preset's (YAML: its ``to_dict`` form).
         mapping: a MappingConfig replacing the preset's.
+        count_ops: count the analog layers' operations (``TileConfig.count_ops``, set in the resolved
+            tile config): per-epoch counts in ``metrics.jsonl``, cumulative in ``summary.json``, read by
+            ``xbarsim cost --run``. Default False.
     """
 
     preset: Optional[str] = None
@@ -95,6 +98,7 @@ class RunConfig(ConfigBase):
     input_checks: str = "auto"
     tile_config: Optional[TileConfig] = None
     mapping: Optional[MappingConfig] = None
+    count_ops: bool = False
 
     def __post_init__(self) -> None:
         require_choice(self, "algorithm", ALGORITHMS)
@@ -107,6 +111,7 @@ class RunConfig(ConfigBase):
         require_int(self, "checkpoint_every", minimum=0)
         require_bool(self, "download")
         require_choice(self, "input_checks", ("auto", "on", "deferred", "off"))
+        require_bool(self, "count_ops")
         for name in ("epochs", "batch_size", "threads", "limit", "test_limit"):
             if getattr(self, name) is not None:
                 require_int(self, name, minimum=1)

@@ -11,6 +11,10 @@ plateau detector) into a :class:`~xbarsim.train.run_dir.RunDirectory`:
   epoch's mean training loss (a plateau raises the warm-start signal of every transfer compound,
   ``xbarsim.algorithms.signal_warm_start``), one line is appended to ``metrics.jsonl`` and the
   checkpoint is written (atomically; also every ``checkpoint_every`` steps when asked);
+* when the analog layers count their operations (``TileConfig(count_ops=True)``, ``xbarsim train
+  --count-ops``) the epoch's line carries the epoch's counts (``"counts"``, the difference of the
+  cumulative counters at its end and at its start, evaluation included) and ``summary.json`` the
+  cumulative ones; the counters are model state, so a resumed run counts exactly as an uninterrupted one;
 * SIGINT and SIGTERM finish the current step, save a checkpoint and stop with status "interrupted";
   after ``kill -9`` a run loses at most the steps since its last checkpoint. ``fit(resume=True)``
   continues from the checkpoint and ends bit for bit where the uninterrupted run ends.
@@ -37,6 +41,7 @@ from ..config.seeds import child_seed
 from ..data import ImageDataset, Preprocess
 from ..nn import analog_layers
 from ..ops import raise_deferred_input_errors
+from ..nn.counting import counts, diff_counts
 from .checkpoint import load, save
 from .run_dir import RunDirectory
 
@@ -142,13 +147,15 @@ class LoopState:
     best_accuracy: float = -1.0
     best_epoch: int = -1
     train_seconds: float = 0.0
+    counts_at_epoch_start: Optional[dict] = None
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
 
     @classmethod
     def from_dict(cls, data: dict) -> "LoopState":
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__})
+        # counts_at_epoch_start arrived with the operation counters: older checkpoints lack it.
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data or k != "counts_at_epoch_start"})
 
 
 class _StopRequest:
@@ -192,6 +199,8 @@ class Trainer:
         self.run_dir = run_dir
         self.state = LoopState()
         self._analog = [layer for _, layer in analog_layers(setup.model)]
+        self._counting = any(getattr(block, "op_counts", None) is not None
+                             for layer in self._analog for block in layer.blocks)
 
     # --- public ----------------------------------------------------------------------------------
     def fit(self, *, resume: bool = False) -> dict:
@@ -301,11 +310,16 @@ class Trainer:
                 signal_warm_start(setup.model)
         if test_acc > st.best_accuracy:
             st.best_accuracy, st.best_epoch = test_acc, st.epoch + 1
-        self.run_dir.append_metrics({
+        row = {
             "epoch": st.epoch + 1, "step": st.global_step, "train_loss": train_loss, "train_accuracy": train_acc,
             "test_loss": test_loss, "test_accuracy": test_acc, "lr": lr, "warm_start_switch": switched,
             "steps_per_s": self.steps_per_epoch() / max(st.train_seconds, 1e-9),
-            "epoch_train_s": st.train_seconds, "eval_s": eval_seconds})
+            "epoch_train_s": st.train_seconds, "eval_s": eval_seconds}
+        if self._counting:
+            now = counts(setup.model)
+            row["counts"] = diff_counts(now, st.counts_at_epoch_start)
+            st.counts_at_epoch_start = now
+        self.run_dir.append_metrics(row)
         st.epoch += 1
         st.step = st.loss_sum = st.correct = st.seen = 0
         st.loss_sum = 0.0
@@ -351,7 +365,11 @@ class Trainer:
                 "best_test_accuracy": self.state.best_accuracy if self.state.best_epoch > 0 else None,
                 "best_epoch": self.state.best_epoch if self.state.best_epoch > 0 else None,
                 "train_seconds": train_s,
-                "steps_per_s": (sum(self.steps_per_epoch() for _ in rows) / train_s) if train_s > 0 else None}
+                "steps_per_s": (sum(self.steps_per_epoch() for _ in rows) / train_s) if train_s > 0 else None,
+                **({"counts": self._counts()} if self._counting else {})}
+
+    def _counts(self) -> dict:
+        return counts(self.setup.model)
 
     def _progress(self) -> "_Progress":
         show = self.options.progress

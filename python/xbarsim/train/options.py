@@ -12,7 +12,7 @@ import pathlib
 #: Options whose value replaces the config file's (None = not given on the command line).
 OVERRIDES = ("preset", "table", "dataset", "model", "algorithm", "tiles", "states", "gamma", "variant", "epochs",
              "batch_size", "lr", "seed", "device", "threads", "data_dir", "download", "limit", "test_limit",
-             "checkpoint_every", "device_processes")
+             "checkpoint_every", "device_processes", "count_ops")
 
 
 def add_run_options(p: argparse.ArgumentParser) -> None:
@@ -42,6 +42,9 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--checkpoint-every", type=int, help="also checkpoint every N steps (default: per epoch)")
     g.add_argument("--device-processes", nargs="*", choices=("decay", "diffuse"),
                    help="device processes on every analog layer after each step")
+    g.add_argument("--count-ops", action="store_true", default=None,
+                   help="count the analog operations (MVMs, ADC/DAC conversions, pulses, transfers, digital "
+                        "ops) per epoch into metrics.jsonl; read them with xbarsim cost --run")
     g = p.add_argument_group("data")
     g.add_argument("--data-dir", help="dataset directory (default $XBARSIM_DATA or ~/.cache/xbarsim/data)")
     g.add_argument("--download", action="store_true", default=None,

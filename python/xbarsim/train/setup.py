@@ -54,6 +54,11 @@ def resolve(cfg: RunConfig) -> RunConfig:
         config = _with_gamma(config, cfg.gamma)
     if cfg.tile_config is None and cfg.algorithm == "cttv2":
         config = _chopped(config)
+    if cfg.count_ops:
+        if config is None:
+            raise ValueError("xbarsim train: count_ops counts the operations of analog layers; a digital run "
+                             "has none")
+        config = config.replace(count_ops=True)
     model = cfg.model or preset.model
     loss = cfg.loss or ("ce" if model == "mlp" else preset.loss)
     plateau = cfg.plateau_rule or (preset.plateau_rule or "none")

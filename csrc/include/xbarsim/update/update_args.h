@@ -59,7 +59,8 @@ enum CounterIndex : int32_t {
   kCounterOutputPulses = 1,    // pulses fired on output lines
   kCounterCoincidencesUp = 2,  // up pulses applied to cells (weight increases)
   kCounterCoincidencesDown = 3,
-  kNumCounters = 4,
+  kCounterPulseSlots = 4,      // pulse-train slots, sum of BL over the vectors written (t_sp each)
+  kNumCounters = 5,
 };
 
 }  // namespace xbarsim
