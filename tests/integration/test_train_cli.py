@@ -173,6 +173,18 @@ def test_reproduce_toy_writes_a_report_and_plots(tmp_path):
     assert len(list(out.glob("*.png"))) == 4 and len(list(out.glob("*.json"))) == 4
 
 
+def test_demo_runs_the_four_methods_in_parallel_and_prints_the_table(tmp_path):
+    out = tmp_path / "demo"
+    res = _xbarsim("demo", "--limit", "32", "--test-limit", "32", "--epochs", "1", "--workers", "2",
+                   "--out", str(out))
+    assert res.returncode == 0, res.stderr
+    rows = [line.split()[0] for line in res.stdout.splitlines() if line.startswith("table1/fashion-mnist/")]
+    assert rows == ["table1/fashion-mnist/digital", "table1/fashion-mnist/sgd", "table1/fashion-mnist/ttv2",
+                    "table1/fashion-mnist/resl-4"]
+    assert (out / "report.md").is_file() and (out / "accuracy.png").is_file()
+    assert json.loads((out / "state.json").read_text())  # a sweep directory: rerunning skips finished runs
+
+
 def test_reproduce_a_table_at_a_tiny_budget_and_rebuild_its_report(tmp_path):
     out = tmp_path / "t1"
     res = _xbarsim("reproduce", "table1", "--dataset", "fashion-mnist-mini", "--methods", "resl", "sgd",
