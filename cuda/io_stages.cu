@@ -75,10 +75,10 @@ io_prologue_kernel(const T* __restrict__ x, const int64_t* __restrict__ rows, T*
       if (vnorm != nullptr && t == 0) vnorm[c] = T(0);
       continue;
     }
-    const T divisor = nm_input_divisor(p.noise_management, scale_a, p.bound_management, r);
+    const InputScale<T> in_scale = nm_input_scale(p.noise_management, scale_a, p.bound_management, r);
     T lane = T(0);
     for (int64_t q = t; q < quads; q += kRowLanes)
-      io_prologue_quad(x_row, v_row, n, q, divisor, s, seed, call, io_element(round, row, quads, q),
+      io_prologue_quad(x_row, v_row, n, q, in_scale, s, seed, call, io_element(round, row, quads, q),
                        vnorm != nullptr ? &lane : static_cast<T*>(nullptr));
     if (vnorm != nullptr) {
       const T sumsq = block_tree_sum(lane, red);

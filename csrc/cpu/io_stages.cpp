@@ -40,7 +40,7 @@ T row_stat(NoiseManagement nm, const T* x_row, int64_t n) {
 
 // DAC of one row into v_row; returns ||v||_2 in the fixed lane order when want_norm.
 template <typename T>
-T prologue_row_body(const T* x_row, T* v_row, int64_t n, int64_t row, T divisor, const IoStage<T> s, uint64_t seed,
+T prologue_row_body(const T* x_row, T* v_row, int64_t n, int64_t row, const InputScale<T> in_scale, const IoStage<T> s, uint64_t seed,
                     uint64_t call, uint32_t round, bool want_norm, Scratch<T>& sc) {
   const int64_t quads = io_quads(n);
   float* u = sc.u.data();
@@ -54,7 +54,7 @@ T prologue_row_body(const T* x_row, T* v_row, int64_t n, int64_t row, T divisor,
   if (s.inp_noise > T(0))
     for (int64_t q = 0; q < quads; ++q)
       io_normals4(seed, Stream::kInputNoise, call, io_element(round, row, quads, q), z + 4 * q);
-  for (int64_t j = 0; j < n; ++j) v_row[j] = dac_element(x_row[j], divisor, s, u[j], z[j]);
+  for (int64_t j = 0; j < n; ++j) v_row[j] = dac_element(x_row[j], in_scale, s, u[j], z[j]);
   if (!want_norm) return T(0);
   T* lanes = sc.lanes.data();
   for (int l = 0; l < kRowLanes; ++l) lanes[l] = T(0);
@@ -68,10 +68,10 @@ T prologue_row_body(const T* x_row, T* v_row, int64_t n, int64_t row, T divisor,
 }
 
 template <typename T>
-T prologue_row(const T* x_row, T* v_row, int64_t n, int64_t row, T divisor, const IoStage<T> s, uint64_t seed,
+T prologue_row(const T* x_row, T* v_row, int64_t n, int64_t row, const InputScale<T> in_scale, const IoStage<T> s, uint64_t seed,
                uint64_t call, uint32_t round, bool want_norm, Scratch<T>& sc) {
   T norm;
-  with_cpu_isa([&] { norm = prologue_row_body(x_row, v_row, n, row, divisor, s, seed, call, round, want_norm, sc); });
+  with_cpu_isa([&] { norm = prologue_row_body(x_row, v_row, n, row, in_scale, s, seed, call, round, want_norm, sc); });
   return norm;
 }
 
@@ -153,8 +153,8 @@ void prologue_impl(const IoPrologueArgs& a) {
         if (vnorm != nullptr) vnorm[c] = T(0);
         continue;
       }
-      const T divisor = nm_input_divisor(p.noise_management, scale_a, p.bound_management, r);
-      const T norm = prologue_row(x_row, v_row, n, row, divisor, s, a.seed, a.call, a.round, vnorm != nullptr, sc);
+      const InputScale<T> in_scale = nm_input_scale(p.noise_management, scale_a, p.bound_management, r);
+      const T norm = prologue_row(x_row, v_row, n, row, in_scale, s, a.seed, a.call, a.round, vnorm != nullptr, sc);
       if (vnorm != nullptr) vnorm[c] = norm;
     }
   }
@@ -249,11 +249,11 @@ void prologue_by_quads_impl(const IoPrologueArgs& a) {
       if (vnorm != nullptr) vnorm[c] = T(0);
       continue;
     }
-    const T divisor = nm_input_divisor(p.noise_management, scale_a, p.bound_management, static_cast<T>(a.reduction));
+    const InputScale<T> in_scale = nm_input_scale(p.noise_management, scale_a, p.bound_management, static_cast<T>(a.reduction));
     for (int l = 0; l < kRowLanes; ++l) {
       lanes[l] = T(0);
       for (int64_t q = l; q < quads; q += kRowLanes)
-        io_prologue_quad(x_row, v_row, n, q, divisor, s, a.seed, a.call, io_element(a.round, row, quads, q),
+        io_prologue_quad(x_row, v_row, n, q, in_scale, s, a.seed, a.call, io_element(a.round, row, quads, q),
                          vnorm != nullptr ? &lanes[l] : static_cast<T*>(nullptr));
     }
     if (vnorm != nullptr) {

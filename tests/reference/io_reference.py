@@ -11,9 +11,11 @@ Precision: ``dtype`` is the precision of the kernel under test. The digital stag
 (noise-management scale, DAC) are pure elementwise IEEE operations, so the reference runs them in that
 dtype in the spec's order (NumPy rounds every float32 operation correctly, as the kernels do without
 FMA contraction); their outputs are then exact, and the comparison needs no allowance for them.
-sigma·x_j is computed as x_j / (a·r), which is sigma·x_j correctly rounded: the largest |x_j| then maps
-to exactly 1/r, and the spec's exact ties (0.5 = 31.5 steps of the 7-bit DAC at r = 2) are decided by
-round-half-even rather than by the rounding of 1/a. The GEMM and everything after it run in float64.
+sigma is computed as the spec writes it and aihwkit computes it, 1/a then divided by r, in dtype, and
+the DAC multiplies: v = sigma·x_j (x_j / (a·r) only where 1/a overflows). The rounding of 1/a matters
+at exact ties: at r = 2 the largest |x_j| lands on 0.5 = 31.5 steps of the 7-bit DAC, and aihwkit 1.2.0
+picks the level from fl(fl(1/a)/2)·a (validation/level1_read_path.py). The GEMM and everything after it
+run in float64.
 
 Rounding-error bookkeeping (``unit_roundoff``, the u of ``dtype``): the kernel's GEMM sums in another
 order and in its own precision, so an ADC input within the GEMM's rounding error of a decision
@@ -182,14 +184,20 @@ def analog_mvm_reference(x, W, io, transpose: bool = False, *, alpha: float = 1.
     while active.size:
         xa = x[active]
         aa = a[active]
-        # Step 2: input scale sigma = 1/(a r), applied as x / (a r) (see the module docstring).
+        # Step 2: input scale sigma = (1/a)/r in dt, applied as sigma·x (see the module docstring).
         d = np.ones(active.size, dtype=dt)
+        sig = np.ones(active.size, dtype=dt)
         pos = nm_on & (aa > 0)
         d[pos] = aa[pos]
+        with np.errstate(over="ignore", divide="ignore"):
+            sig[pos] = dt(1) / aa[pos]
         if bm:
             d = d * dt(r)
+            sig = sig / dt(r)
+        finite = np.isfinite(sig)
         # Step 3: DAC, in dt.
-        v = xa / d[:, None]
+        with np.errstate(invalid="ignore", over="ignore"):
+            v = np.where(finite[:, None], xa * sig[:, None], xa / d[:, None]).astype(dt)
         v = quantize(v, dt(e.inp_res), io.inp_sto_round, rng).astype(dt)
         v = np.clip(v, -dt(e.inp_bound), dt(e.inp_bound))
         if io.inp_noise > 0:

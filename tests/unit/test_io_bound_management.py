@@ -129,3 +129,37 @@ def test_non_saturating_rows_untouched_by_saturating_ones():
     assert not torch.equal(y_hot[hot], y_cold[hot])
     # the hot rows really went through bound management: their outputs exceed the bound
     assert y_hot[hot].abs().max() > 12.0
+
+
+@pytest.mark.parametrize("steps, levels", [(126, {31}), (254, {63, 64})])
+def test_round_two_tie_follows_the_spec_order_of_the_input_scale(steps, levels):
+    """At r = 2 the largest input lands on the DAC tie 0.5 (issue 12): 31.5 steps of 1/63 (7 bits),
+    63.5 steps of 1/127 (8 bits).
+
+    The spec (§1.3 steps 2-3) and aihwkit form sigma = (1/a)/r and v = sigma·x, so the level is
+    rint(fl(fl(fl(1/a)/2)·a) / step). fl(a·fl(1/a)) is 1 or 1 - 2^-24, never above 1: with 7 bits the
+    level is 31 for every a (0.5 / fl(1/63) = 31.499998; real arithmetic gives 32), with 8 bits 64 or
+    63 as 1/a rounds. aihwkit 1.2.0 gives exactly these levels (validation/level1_read_path.py).
+    """
+    a = np.random.default_rng(0).uniform(0.01, 10.0, 500).astype(np.float32)
+    x = torch.zeros(a.size, 2)
+    x[:, 0] = torch.from_numpy(a)
+    W = torch.zeros(1, 2)
+    W[0, 0] = 1.5  # round 1 reads 1.5 > out_bound 1 and saturates; round 2 reads 0.75 ± a DAC step
+    io = IOConfig(out_noise=0.0, out_res=-1.0, out_bound=1.0, inp_res=1.0 / steps)
+    y = analog_mvm(x, W, io)[:, 0].numpy()
+    level = np.rint(y / (1.5 * a * 2) * (steps // 2)).astype(int)
+    sigma = (np.float32(1) / a) / np.float32(2)
+    step = np.float32(io.inp_res_eff())
+    expected = np.rint((a * sigma) / step).astype(int)
+    assert np.array_equal(level, expected)
+    assert set(level.tolist()) == levels
+
+
+def test_input_scale_falls_back_to_division_when_one_over_a_overflows():
+    a = np.float32(1e-39)  # subnormal: 1/a is inf in float32
+    x = torch.tensor([[a, a / 2, 0.0]], dtype=torch.float32)
+    W = torch.eye(3)
+    y = analog_mvm(x, W, IOConfig(out_noise=0.0, inp_res=0.0, out_res=0.0, bound_management="none"))
+    assert torch.isfinite(y).all()
+    assert y[0, 2].item() == 0.0 and y[0, 0].item() == pytest.approx(float(a), rel=1e-6)

@@ -47,9 +47,9 @@ def test_prologue_dac_scale_and_norm(n):
     xq, scale, vnorm = _prologue(io, x)
     a = x.abs().amax(dim=1)
     assert torch.equal(scale, a)
-    # DAC in float32, spec order: v = x / a, Q, clip (no noise in this config)
+    # DAC in float32, spec order: sigma = 1/a, v = sigma·x, Q, clip (no noise in this config)
     step = np.float32(io.inp_res_eff())
-    v = (x / a[:, None]).numpy()
+    v = (x * (1.0 / a)[:, None]).numpy()
     v = np.clip(step * np.rint(v / step), np.float32(-1), np.float32(1))
     assert np.array_equal(xq.numpy(), v)
     for i in range(6):

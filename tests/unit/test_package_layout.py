@@ -1,7 +1,7 @@
 """The package's import structure: layers import downwards only, no import cycles, one door to _core.
 
 The layers of xbarsim, bottom to top (STYLE.md §1): config → ops → tile → algorithms → nn/optim →
-train → cli. A module may import from its own subpackage or from a lower layer, never from a higher
+train → cli (``compat``, the bridges to other simulators' configs, sits beside ops: it reads config only). A module may import from its own subpackage or from a lower layer, never from a higher
 one or from a sibling of its own layer (siblings are independent). Only ``xbarsim.ops`` imports the
 native core ``xbarsim._core``. The test reads the source (every import statement, module level or
 inside functions, except under ``if TYPE_CHECKING:``), so it also catches imports hidden in functions
@@ -19,7 +19,7 @@ PACKAGE = pathlib.Path(__import__("xbarsim").__file__).resolve().parent
 #: Layer of each top-level part of the package (higher may import lower).
 LAYERS = {
     "errors": 0, "config": 0,
-    "ops": 1, "presets": 1, "data": 1, "devices": 1,
+    "ops": 1, "presets": 1, "data": 1, "devices": 1, "compat": 1,
     "tile": 2,
     "algorithms": 3,
     "nn": 4,

@@ -96,17 +96,35 @@ XB_HD XB_INLINE bool nm_short_cut(NoiseManagement nm, T a, T inp_noise, bool bac
   return nm != NoiseManagement::kNone && a <= T(0) && (backward || inp_noise <= T(0));
 }
 
-// Step 2: the input scale sigma = 1 / (a r) (a with noise management on and a > 0, r with bound
-// management on), returned as the divisor d = a r, exact since r is a power of two. The DAC computes
-// sigma x_j as x_j / d, correctly rounded, so the largest |x_j| maps to exactly 1/r; 1/a rounded first
-// and then multiplied may miss 1/r by an ulp and turn an exact rounding tie (1/2 = 31.5 steps of the
-// default DAC at r = 2) into a one-sided decision.
+// Step 2: the input scale sigma = 1/a (a with noise management on and a > 0), then sigma / r (r
+// with bound management on), in this order and in the working precision, as analog-tile.md §1.3
+// writes it and as aihwkit computes it (scale /= a; scale /= r; value *= scale). The DAC then forms
+// sigma * x_j. This decides exact rounding ties: at r = 2 the largest input lands on 0.5 (63.5 steps
+// of an 8-bit DAC), and fl(a·fl(1/a)) is 1 or 1 - 2^-24, so the level is 64 or 63 as 1/a rounds.
+// Dividing x_j by (a r) instead always gives 0.5 and 64, which differed from aihwkit 1.2.0 on 12 % of
+// such vectors (validation/level1_read_path.py, docs/validation.md); this order agrees on all.
+// When 1/a overflows (a below ~2^-128) sigma is not finite and the DAC divides by (a r) instead, so
+// that no input becomes inf or NaN.
 template <typename T>
-XB_HD XB_INLINE T nm_input_divisor(NoiseManagement nm, T a, bool bm_on, T r) {
-  T d = T(1);
-  if (nm != NoiseManagement::kNone && a > T(0)) d = a;
-  if (bm_on) d = d * r;
-  return d;
+struct InputScale {
+  T sigma;    // multiply by this when use_sigma
+  T divisor;  // a r: the fallback when 1/a overflows
+  bool use_sigma;
+};
+
+template <typename T>
+XB_HD XB_INLINE InputScale<T> nm_input_scale(NoiseManagement nm, T a, bool bm_on, T r) {
+  InputScale<T> sc{T(1), T(1), true};
+  if (nm != NoiseManagement::kNone && a > T(0)) {
+    sc.sigma = T(1) / a;
+    sc.divisor = a;
+  }
+  if (bm_on) {
+    sc.sigma = sc.sigma / r;
+    sc.divisor = sc.divisor * r;
+  }
+  sc.use_sigma = sc.sigma * T(0) == T(0);  // false for inf (inf * 0 is NaN)
+  return sc;
 }
 
 // Step 8: out_scale * alpha (= gain) * (a if noise management on and a > 0) * (r if bound management

@@ -7,6 +7,7 @@
 
 #include "xbarsim/core/host_device.h"
 #include "xbarsim/io/bound_management.h"
+#include "xbarsim/io/noise_management.h"
 
 namespace xbarsim {
 
@@ -50,13 +51,13 @@ XB_HD XB_INLINE T clip(T v, T bound) {
   return v > bound ? bound : (v < -bound ? -bound : v);
 }
 
-// DAC of one input element (§1.3 step 3): scale (v = x / divisor, i.e. sigma x with sigma = 1/divisor,
-// see nm_input_divisor), quantise, clip, add noise, asymmetry, in this order.
+// DAC of one input element (§1.3 step 3): scale (v = sigma x, see nm_input_scale), quantise, clip,
+// add noise, asymmetry, in this order.
 // u: uniform for stochastic rounding (read only if inp_sto_round and a step is set);
 // xi: standard normal for the input noise (read only if inp_noise > 0).
 template <typename T>
-XB_HD XB_INLINE T dac_element(T x, T divisor, const IoStage<T>& s, float u, float xi) {
-  T v = x / divisor;
+XB_HD XB_INLINE T dac_element(T x, const InputScale<T>& sc, const IoStage<T>& s, float u, float xi) {
+  T v = sc.use_sigma ? x * sc.sigma : x / sc.divisor;
   v = quantize(v, s.inp_res_eff, s.inp_sto_round, u);
   v = clip(v, s.inp_bound_eff);
   v = s.inp_noise > T(0) ? v + s.inp_noise * static_cast<T>(xi) : v;

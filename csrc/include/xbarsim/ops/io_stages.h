@@ -174,7 +174,7 @@ XB_HD XB_INLINE T io_epilogue_element(T yhat, T w_std, float zw, const IoStage<T
 // DAC of quad q of one row: lines 4q .. 4q+count-1 of x_row into v_row. Adds v^2 of each line, in
 // line order, to *sumsq when sumsq is not null.
 template <typename T>
-XB_HD XB_INLINE void io_prologue_quad(const T* x_row, T* v_row, int64_t n, int64_t q, T divisor,
+XB_HD XB_INLINE void io_prologue_quad(const T* x_row, T* v_row, int64_t n, int64_t q, const InputScale<T>& in_scale,
                                       const IoStage<T>& s, uint64_t seed, uint64_t call,
                                       uint64_t element, T* sumsq) {
   float u[4] = {0.5f, 0.5f, 0.5f, 0.5f};
@@ -183,7 +183,7 @@ XB_HD XB_INLINE void io_prologue_quad(const T* x_row, T* v_row, int64_t n, int64
   const int64_t j0 = 4 * q;
   const int count = static_cast<int>(n - j0 < 4 ? n - j0 : 4);
   for (int e = 0; e < count; ++e) {
-    const T v = dac_element(x_row[j0 + e], divisor, s, u[e], z[e]);
+    const T v = dac_element(x_row[j0 + e], in_scale, s, u[e], z[e]);
     v_row[j0 + e] = v;
     if (sumsq != nullptr) *sumsq = *sumsq + v * v;
   }

@@ -166,11 +166,11 @@ XB_HD XB_INLINE void transfer_fill_onehot(const TransferEventParams<T>& e, const
   transfer_onehot(e, s)[k] = k == e.line ? T(1) : T(0);
 }
 
-// DAC of quad q of the one-hot input (no noise management: divisor 1; round 0, row 0).
+// DAC of quad q of the one-hot input (no noise or bound management: sigma 1; round 0, row 0).
 template <typename T>
 XB_HD XB_INLINE void transfer_dac_quad(const TransferEventParams<T>& e, const TransferShared<T>& s, int64_t q) {
   const int64_t n = transfer_lines_in(s);
-  io_prologue_quad<T>(transfer_onehot(e, s), e.v, n, q, T(1), s.io, e.read_seed, e.read_call,
+  io_prologue_quad<T>(transfer_onehot(e, s), e.v, n, q, InputScale<T>{T(1), T(1), true}, s.io, e.read_seed, e.read_call,
                       io_element(0, 0, io_quads(n), q), nullptr);
 }
 
