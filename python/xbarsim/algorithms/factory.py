@@ -16,7 +16,6 @@ from ..config.algorithms import (
     TikiTakaV2,
 )
 from ..tile import AnalogTile, Tile
-from .base import MultiTile
 from .mixed_precision import MixedPrecisionTile
 from .residual_learning import ResidualLearningTile, TikiTakaTile
 from .tiki_taka_v2 import ChoppedTikiTakaV2Tile, TikiTakaV2Tile

@@ -13,8 +13,7 @@ import pathlib
 from dataclasses import dataclass
 from typing import Any, Optional, Union
 
-from ..config._fields import (ConfigBase, require_bool, require_choice, require_int, require_non_negative,
-                              require_positive)
+from ..config._fields import ConfigBase, require_bool, require_choice, require_int, require_positive
 from ..config.mapping import MappingConfig
 from ..config.tile import TileConfig
 
