@@ -153,17 +153,23 @@ class RunConfig(ConfigBase):
         return tuple(f.name for f in dataclasses.fields(cls))
 
 
-def load_yaml(path: Union[str, pathlib.Path]) -> RunConfig:
-    """A RunConfig from a YAML file (``yaml.safe_load``; unknown keys are errors naming them)."""
+def read_yaml_file(path: Union[str, pathlib.Path], what: str) -> Any:
+    """``yaml.safe_load`` of a file; a missing file or bad YAML raises an error naming ``what``
+    (for example "xbarsim train: config file")."""
     import yaml
 
-    path = pathlib.Path(path)
     try:
-        data = yaml.safe_load(path.read_text())
+        return yaml.safe_load(pathlib.Path(path).read_text())
     except FileNotFoundError:
-        raise FileNotFoundError(f"xbarsim train: config file {str(path)!r} does not exist") from None
+        raise FileNotFoundError(f"{what} {str(path)!r} does not exist") from None
     except yaml.YAMLError as exc:
-        raise ValueError(f"xbarsim train: config file {str(path)!r} is not valid YAML: {exc}") from None
+        raise ValueError(f"{what} {str(path)!r} is not valid YAML: {exc}") from None
+
+
+def load_yaml(path: Union[str, pathlib.Path]) -> RunConfig:
+    """A RunConfig from a YAML file (``yaml.safe_load``; unknown keys are errors naming them)."""
+    path = pathlib.Path(path)
+    data = read_yaml_file(path, "xbarsim train: config file")
     if data is None:
         data = {}
     if not isinstance(data, dict):

@@ -31,7 +31,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional, Sequence, Union
 
-from ...train.config import RunConfig, from_plain
+from ...train.config import RunConfig, from_plain, read_yaml_file
 from ...train.setup import resolve
 
 __all__ = ["SweepSpec", "SweepPoint", "load_spec", "parse_spec", "point_from_config", "plain_options", "same_run",
@@ -95,15 +95,7 @@ def load_spec(path: Union[str, pathlib.Path]) -> SweepSpec:
         FileNotFoundError: no such file.
         ValueError: not a valid spec (the message names the key, the value and the point).
     """
-    import yaml
-
-    path = pathlib.Path(path)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise FileNotFoundError(f"xbarsim sweep: spec file {str(path)!r} does not exist") from None
-    except yaml.YAMLError as exc:
-        raise ValueError(f"xbarsim sweep: spec file {str(path)!r} is not valid YAML: {exc}") from None
+    data = read_yaml_file(path, "xbarsim sweep: spec file")
     return parse_spec(data, where=str(path))
 
 
