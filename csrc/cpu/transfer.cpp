@@ -3,11 +3,17 @@
 // event. The math is in the headers; this file only indexes.
 #include "xbarsim/ops/transfer.h"
 
+#include <algorithm>
 #include <type_traits>
 #include <vector>
 
 #include "xbarsim/devices/device_visit.h"
 #include "xbarsim/math/abs_max.h"
+#include "cpu_clones.h"
+
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
 
 namespace xbarsim::cpu {
 namespace {
@@ -88,11 +94,11 @@ void run_event(const TransferEventParams<T>& e, const TransferShared<T>& s) {
 
 template <typename T>
 void run(const TransferArgs& a) {
-  const int64_t n = detail::n_events(a);
+  const int64_t n = xbarsim::detail::n_events(a);
   if (n == 0) return;
   std::vector<TransferEventParams<T>> events(static_cast<size_t>(n));
-  detail::build_transfer_events<T>(a, events.data());
-  const TransferShared<T> s = detail::make_transfer_shared<T>(a);
+  xbarsim::detail::build_transfer_events<T>(a, events.data());
+  const TransferShared<T> s = xbarsim::detail::make_transfer_shared<T>(a);
   for (const TransferEventParams<T>& e : events) run_event(e, s);
 }
 
@@ -110,13 +116,65 @@ void reduce(const TileReduceArgs& a) {
   for (int64_t k = 0; k < p.numel; ++k) tile_reduce_element(p, k);
 }
 
+// χ in blocks of at most kChiRows × kChiCols cells (16 KB of float, L1-resident), each block swept
+// once per group of four samples: χ[i, j0:j1] gets the terms of samples b … b+3 in turn while it is
+// in registers, a contiguous loop over j that the compiler vectorises. Each cell still receives its
+// terms one at a time in the order b = 0, 1, … through chi_term, so this gives the bits of
+// chi_accumulate_element (the CUDA kernel's per-cell loop) while reading χ m/4 times instead of
+// striding through x once per cell. Small χ (conv1 of LeNet-5 is 16×25) is cut into thinner row
+// blocks so that every thread gets one.
+constexpr int64_t kChiRows = 16, kChiCols = 256;
+
+template <typename T>
+void accumulate_block(const ChiAccumulateParams<T>& p, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
+  const int64_t n = j1 - j0;
+  int64_t b = 0;
+  for (; b + 4 <= p.m; b += 4) {
+    const T* __restrict__ x0 = p.x + b * p.in + j0;
+    const T* __restrict__ x1 = x0 + p.in;
+    const T* __restrict__ x2 = x1 + p.in;
+    const T* __restrict__ x3 = x2 + p.in;
+    const T* d = p.d + b * p.out;
+    for (int64_t i = i0; i < i1; ++i) {
+      const T a0 = p.lr * d[i], a1 = p.lr * d[p.out + i], a2 = p.lr * d[2 * p.out + i], a3 = p.lr * d[3 * p.out + i];
+      T* __restrict__ chi = p.chi + i * p.in + j0;
+      for (int64_t j = 0; j < n; ++j)
+        chi[j] = chi_term(chi_term(chi_term(chi_term(chi[j], a0, x0[j]), a1, x1[j]), a2, x2[j]), a3, x3[j]);
+    }
+  }
+  for (; b < p.m; ++b) {
+    const T* __restrict__ x = p.x + b * p.in + j0;
+    const T* d = p.d + b * p.out;
+    for (int64_t i = i0; i < i1; ++i) {
+      const T lr_d = p.lr * d[i];
+      T* __restrict__ chi = p.chi + i * p.in + j0;
+      for (int64_t j = 0; j < n; ++j) chi[j] = chi_term(chi[j], lr_d, x[j]);
+    }
+  }
+}
+
 template <typename T>
 void accumulate(const ChiAccumulateArgs& a) {
   ChiAccumulateParams<T> p{a.chi.ptr<T>(), a.x.ptr<const T>(), a.d.ptr<const T>(), a.x.shape[0], a.x.shape[1],
                            a.d.shape[1], T(a.lr)};
-  const int64_t cells = p.in * p.out;
-#pragma omp parallel for schedule(static) if (cells * p.m > kParallelMinWork)
-  for (int64_t c = 0; c < cells; ++c) chi_accumulate_element(p, c);
+  const bool parallel = p.in * p.out * p.m > kParallelMinWork;
+  const int64_t col_blocks = (p.in + kChiCols - 1) / kChiCols;
+  int64_t rows = kChiRows;
+#if defined(_OPENMP)
+  const int64_t threads = parallel ? omp_get_max_threads() : 1;
+#else
+  const int64_t threads = 1;
+#endif
+  if (col_blocks * ((p.out + rows - 1) / rows) < threads)
+    rows = std::max<int64_t>(1, (p.out * col_blocks + threads - 1) / threads);
+  const int64_t row_blocks = (p.out + rows - 1) / rows;
+  const int64_t blocks = row_blocks * col_blocks;
+#pragma omp parallel for schedule(static) if (parallel && blocks > 1)
+  for (int64_t k = 0; k < blocks; ++k) {
+    const int64_t i0 = (k / col_blocks) * rows, j0 = (k % col_blocks) * kChiCols;
+    const int64_t i1 = std::min(i0 + rows, p.out), j1 = std::min(j0 + kChiCols, p.in);
+    with_cpu_isa([&] { accumulate_block(p, i0, i1, j0, j1); });
+  }
 }
 
 }  // namespace

@@ -3,7 +3,8 @@
 The copy is chosen once, when ``xbarsim._core`` loads, from ``XBARSIM_CPU_ISA``; so each ISA the CPU
 can run is exercised in its own interpreter, on fixed inputs: the pulsed update (stochastic with
 pulse and write noise, the deterministic types, float32 and float64) and the read path (prologue and
-epilogue with every noise source, the running maximum, a whole noisy analog_mvm). ISAs this CPU
+epilogue with every noise source, the running maximum, a whole noisy analog_mvm) and mixed precision's
+χ accumulation. ISAs this CPU
 cannot run are skipped; the baseline always runs.
 """
 from __future__ import annotations
@@ -73,6 +74,12 @@ for dtype in (torch.float32, torch.float64):
 g = torch.Generator().manual_seed(8)
 x, w = torch.randn(64, 130, generator=g), torch.randn(70, 130, generator=g) * 0.3
 out["analog_mvm"] = sha(analog_mvm(x, w, io, seed=2, call=3), analog_mvm(x[:, :70], w, io, True, seed=2, call=4))
+# Mixed precision's χ accumulation (cache-blocked loop; odd sizes: block and sample remainders).
+for dtype in (torch.float32, torch.float64):
+    chi = torch.randn(37, 301, generator=g, dtype=dtype)
+    _core.chi_accumulate(view(chi), view(torch.randn(23, 301, generator=g, dtype=dtype)),
+                         view(torch.randn(23, 37, generator=g, dtype=dtype)), 0.3, 0)
+    out[f"chi_{dtype}"] = sha(chi)
 json.dump(out, sys.stdout)
 """
 

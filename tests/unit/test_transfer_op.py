@@ -178,3 +178,26 @@ def test_random_line_and_fills_are_deterministic():
     z = _transfer.fill_normal_(torch.empty(4000), 3, 4)
     assert abs(float(z.mean())) < 5 / 4000**0.5 and abs(float(z.std()) - 1) < 5 * (0.5 / 4000) ** 0.5
     assert xbarsim.ops.transfer.uniform(3, 4, 2) == float(u[2])
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("out,inp,m", [(1, 1, 1), (3, 5, 3), (16, 25, 37), (17, 300, 9), (40, 513, 4)])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_chi_accumulate_adds_the_samples_in_order(dtype, out, inp, m, threads):
+    """χ[i, j] ← (…((χ + (lr·d_0i)·x_0j) + (lr·d_1i)·x_1j) …), each product and sum rounded once, samples in
+    order (transfer.h: chi_term). The reference does the same operations elementwise, one sample after
+    another, so the cache-blocked CPU loop must give its bits for every block and remainder shape."""
+    g = torch.Generator().manual_seed(out * 1000 + inp + m)
+    chi = torch.randn(out, inp, generator=g, dtype=dtype)
+    x, d = torch.randn(m, inp, generator=g, dtype=dtype), torch.randn(m, out, generator=g, dtype=dtype)
+    lr = 0.37
+    expected = chi.clone()
+    for b in range(m):
+        expected = expected + (torch.tensor(lr, dtype=dtype) * d[b]).unsqueeze(1) * x[b].unsqueeze(0)
+    before = xbarsim.ops.num_threads()
+    try:
+        xbarsim.ops.set_num_threads(threads)
+        _transfer.chi_accumulate_(chi, x, d, lr)
+    finally:
+        xbarsim.ops.set_num_threads(before)
+    assert torch.equal(chi, expected)

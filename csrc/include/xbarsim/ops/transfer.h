@@ -367,11 +367,19 @@ struct ChiAccumulateParams {
   T lr;
 };
 
+// One sample's term: acc + (lr·d)·x, two roundings (never contracted to an FMA). Every loop order of
+// the accumulation (the per-cell loop below, the CPU's cache-blocked loop) adds these terms to each
+// cell in the order b = 0, 1, …, so all of them give the same bits.
+template <typename T>
+XB_HD XB_INLINE T chi_term(T acc, T lr_d, T x) {
+  return acc + lr_d * x;
+}
+
 template <typename T>
 XB_HD XB_INLINE void chi_accumulate_element(const ChiAccumulateParams<T>& p, int64_t cell) {
   const int64_t i = cell / p.in, j = cell % p.in;
   T acc = p.chi[cell];
-  for (int64_t b = 0; b < p.m; ++b) acc = acc + (p.lr * p.d[b * p.out + i]) * p.x[b * p.in + j];
+  for (int64_t b = 0; b < p.m; ++b) acc = chi_term(acc, p.lr * p.d[b * p.out + i], p.x[b * p.in + j]);
   p.chi[cell] = acc;
 }
 
