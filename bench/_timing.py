@@ -1,7 +1,9 @@
-"""Timing helpers for bench/: warm-up, then the median of repeats; CUDA timed with events.
+"""Timing helpers for bench/: the same warm-up on every side, then the sides interleaved (one call of
+each per round), the median of the rounds; CUDA timed with events.
 
 Every suite reports rows that carry the xbarsim time and the plain-torch baseline measured in the
-same run, so ratios are comparable across machines.
+same run, interleaved with it, so a shared machine's changing load falls on both sides alike and the
+ratios are comparable across machines.
 """
 from __future__ import annotations
 
@@ -12,26 +14,60 @@ from typing import Callable
 import torch
 
 
+def _once(fn: Callable[[], object], device: str) -> float:
+    """Wall time of one ``fn()`` in ms (CUDA: between two events, after a synchronisation)."""
+    if device == "cuda":
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        fn()
+        end.record()
+        torch.cuda.synchronize()
+        return start.elapsed_time(end)
+    t0 = time.perf_counter()
+    fn()
+    return (time.perf_counter() - t0) * 1e3
+
+
+def time_interleaved(fns: dict[str, Callable[[], object]], device: str = "cpu", warmup: int = 3,
+                     repeats: int = 10, min_time_s: float = 0.2, max_repeats: int = 1000) -> dict[str, float]:
+    """Median wall time in ms of each ``fns[k]()``: ``warmup`` calls of each, then rounds of one call of
+    each in turn, at least ``repeats`` rounds and until ``min_time_s`` has passed."""
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    if device == "cuda":
+        torch.cuda.synchronize()
+    samples: dict[str, list[float]] = {k: [] for k in fns}
+    start = time.perf_counter()
+    rounds = 0
+    while rounds < repeats or (time.perf_counter() - start < min_time_s and rounds < max_repeats):
+        for k, fn in fns.items():
+            samples[k].append(_once(fn, device))
+        rounds += 1
+    return {k: statistics.median(v) for k, v in samples.items()}
+
+
 def time_fn(fn: Callable[[], object], device: str = "cpu", warmup: int = 3, repeats: int = 10,
             min_time_s: float = 0.2) -> float:
     """Median wall time of ``fn()`` in milliseconds (at least ``repeats`` runs and ``min_time_s``)."""
-    for _ in range(warmup):
-        fn()
-    samples: list[float] = []
-    start_all = time.perf_counter()
-    while len(samples) < repeats or (time.perf_counter() - start_all < min_time_s and len(samples) < 1000):
-        if device == "cuda":
-            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            start.record()
-            fn()
-            end.record()
-            torch.cuda.synchronize()
-            samples.append(start.elapsed_time(end))
-        else:
-            t0 = time.perf_counter()
-            fn()
-            samples.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(samples)
+    return time_interleaved({"fn": fn}, device, warmup, repeats, min_time_s)["fn"]
+
+
+def peak_memory_mb(fn: Callable[[], object], device: str) -> float | None:
+    """Peak CUDA memory allocated during one ``fn()`` in MiB (None on the CPU, where torch keeps no
+    allocator statistics)."""
+    if device != "cuda":
+        return None
+    torch.cuda.synchronize()
+    torch.cuda.reset_peak_memory_stats()
+    fn()
+    torch.cuda.synchronize()
+    return round(torch.cuda.max_memory_allocated() / 2**20, 2)
+
+
+def state_bytes(module: torch.nn.Module) -> int:
+    """Bytes of a module's parameters and buffers (what it holds between steps)."""
+    return sum(t.numel() * t.element_size() for t in (*module.parameters(), *module.buffers()) if t is not None)
 
 
 def devices(requested: str = "all") -> list[str]:

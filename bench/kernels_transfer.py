@@ -1,14 +1,16 @@
 """Step time of residual learning with 2, 4, 6 and 8 tiles against analog SGD on one tile and the
-digital step (suite "transfer").
+digital step (suite "transfer", group "kernels").
 
 One step of a layer = analog forward of the batch, analog backward, and the update (gradient pulses on
 the gradient tile, the transfers that fall due, the W̄ reduction). The 784×256 layer at batch 100 with
 the paper's device (4-state SoftBounds), perfect reads (as in the paper) and periods ``2^(N−n)``
 mini-batches (the gradient tile transfers every step, tile n every 2^(N−n) steps): on average about
-two transfer events per step. The LeNet-5 model step (batch 16) is measured when ``xbarsim.models`` is
-available. Every row carries the digital step measured in the same run as its baseline.
+two transfer events per step. The gradient update is in the typical regime (lr 0.05, d ~ 0.2·N(0, 1):
+BL management picks BL = 1 and a few % of the cells get a pulse), so the single-tile denominator is
+not inflated by a dense update. The LeNet-5 model step (batch 16) is measured too. Every row carries
+the digital step measured in the same run as its baseline.
 
-Target (issue 5): each extra tile adds at most 15 % to the step time of analog SGD on one tile.
+Target: each extra residual-learning tile adds at most 10 % to the single-tile step.
 """
 from __future__ import annotations
 
@@ -22,10 +24,12 @@ from xbarsim.presets import PaperSoftBounds
 from _timing import row, time_fn
 
 SUITE = "transfer"
+GROUP = "kernels"
+TARGET_PER_EXTRA_TILE_PCT = 10.0
 PERFECT = IOConfig(is_perfect=True)
 # The gradient tile of residual learning gets the same pulse-count rate as analog SGD (η = lr), so the
-# rows differ only by what the extra tiles cost. lr·max|x|·max|d|/ε ≈ 1–2 coincidences per vector.
-LR = 1.0
+# rows differ only by what the extra tiles cost. lr·max|x|·max|d|/ε ≈ 0.05·1·0.6/0.5 = 0.06: BL = 1.
+LR = 0.05
 
 
 def _config(n_tiles: int) -> TileConfig:
@@ -116,6 +120,7 @@ def _rows(label: str, tiles, steps: dict, device: str, rounds: int, base: float,
         extra = {"n_tiles": n}
         if n > 1:
             extra["per_extra_tile_pct"] = round(100.0 * (wall[n] / wall[1] - 1.0) / (n - 1), 2)
+            extra["target_per_extra_tile_pct"] = TARGET_PER_EXTRA_TILE_PCT
         if cpu:
             extra["cpu_time_ms_1thread"] = round(cpu[n], 3)
             if n > 1:

@@ -17,6 +17,7 @@ import torch
 from _timing import row
 
 SUITE = "loop"
+GROUP = "training"
 
 
 def _bare_seconds(setup, options) -> float:
