@@ -153,16 +153,16 @@ def check_tensor(fn: str, name: str, t: object, *, shape: Sequence | None = None
     if ndim is not None and t.dim() != ndim:
         raise ValueError(f"{fn}: {name} must have {ndim} dimensions; got shape {shape_str(t.shape)}")
     if device is not None:
-        if t.device != device:
+        if not (t.is_cpu and device.type == "cpu") and t.device != device:
             raise ValueError(f"{fn}: {name} must be on device {device}; got {t.device}")
-    elif t.device.type not in SUPPORTED_DEVICE_TYPES:
+    elif not (t.is_cpu or t.is_cuda):
         raise ValueError(f"{fn}: {name} must be on a cpu or cuda device; got {t.device}")
     return t
 
 
 def check_same_device(fn: str, name_a: str, a: torch.Tensor, name_b: str, b: torch.Tensor) -> None:
     """Raise ValueError unless ``a`` and ``b`` are on the same device."""
-    if a.device != b.device:
+    if not (a.is_cpu and b.is_cpu) and a.device != b.device:
         raise ValueError(f"{fn}: {name_b} must be on the device of {name_a} ({a.device}); got {b.device}")
 
 

@@ -9,6 +9,8 @@ import torch
 
 from .. import _core
 
+_TensorView = _core.TensorView
+
 _DTYPE_NAMES = {
     torch.float32: "float32",
     torch.float64: "float64",
@@ -21,13 +23,17 @@ _DTYPE_NAMES = {
 
 def view(t: torch.Tensor) -> "_core.TensorView":
     """A TensorView of ``t``; the view keeps ``t`` alive."""
-    try:
-        dtype = _DTYPE_NAMES[t.dtype]
-    except KeyError:
-        raise TypeError(f"xbarsim: tensors of dtype {t.dtype} cannot cross into the native core") from None
-    return _core.TensorView(
-        t.data_ptr(), dtype, list(t.shape), list(t.stride()), t.device.type, t.device.index or 0, owner=t
-    )
+    dtype = _DTYPE_NAMES.get(t.dtype)
+    if dtype is None:
+        raise TypeError(f"xbarsim: tensors of dtype {t.dtype} cannot cross into the native core")
+    # is_cpu/is_cuda/get_device instead of t.device: no torch.device object per view (every native
+    # call makes several views; this is a measurable part of a small tile's per-call cost).
+    if t.is_cpu:
+        return _TensorView(t.data_ptr(), dtype, t.shape, t.stride(), "cpu", 0, owner=t)
+    if t.is_cuda:
+        return _TensorView(t.data_ptr(), dtype, t.shape, t.stride(), "cuda", t.get_device(), owner=t)
+    # meta and other devices: the native core rejects them by name
+    return _TensorView(t.data_ptr(), dtype, t.shape, t.stride(), t.device.type, t.device.index or 0, owner=t)
 
 
 def cuda_stream(t: torch.Tensor) -> int:

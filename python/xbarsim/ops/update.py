@@ -200,9 +200,12 @@ def _as_batch(t: object, name: str, size: int, size_name: str, like: torch.Tenso
         raise TypeError(f"{where}: {name} must be a floating-point tensor; got {t.dtype}")
     if t.dim() < 1 or t.shape[-1] != size:
         raise ValueError(f"{where}: {name} must have shape [..., {size_name}={size}]; got {tuple(t.shape)}")
-    if t.device != like.device:
+    if not (t.is_cpu and like.is_cpu) and t.device != like.device:  # is_cpu first: no torch.device objects
         raise ValueError(f"{where}: {name} must be on the weight's device {like.device}; got {t.device}")
-    return t.reshape(-1, size).to(like.dtype).contiguous()
+    t = t.reshape(-1, size)
+    if t.dtype != like.dtype:
+        t = t.to(like.dtype)
+    return t if t.is_contiguous() else t.contiguous()
 
 
 def _check_lr(lr: object, where: str) -> float:
@@ -293,8 +296,8 @@ def pulsed_update(weight: torch.Tensor, x: torch.Tensor, d: torch.Tensor, lr: fl
             ``update.count_pulses``.
         piecewise: the PiecewiseStep tables as tensors (made from ``device_model`` if omitted).
         where: the callable named in error messages.
-        prepared_cells: native views of ``cells`` made earlier (``DeviceState.cell_views``); ``cells``
-            is still checked.
+        prepared_cells: native views of ``cells`` made earlier (``DeviceState.cell_views``); the native
+            core checks them against the weight (shape, dtype, device) before the kernel runs.
 
     Raises:
         TypeError, ValueError: bad argument types, shapes, devices, non-finite values or lr, seed not
@@ -303,7 +306,8 @@ def pulsed_update(weight: torch.Tensor, x: torch.Tensor, d: torch.Tensor, lr: fl
     Spec: analog-tile.md §2, §3.
     """
     xb, db, lr = _check_pulsed_update(weight, x, d, lr, update, device_model, cells, where, seed=seed, call=call,
-                                      persistent=persistent, counters=counters, piecewise=piecewise)
+                                      persistent=persistent, counters=counters, piecewise=piecewise,
+                                      check_cells=prepared_cells is None)
     if lr == 0.0 or xb.shape[0] == 0:
         return
     if update.pulse_type in ("none", "none_with_device"):
@@ -332,9 +336,11 @@ def pulsed_update(weight: torch.Tensor, x: torch.Tensor, d: torch.Tensor, lr: fl
 
 def _check_pulsed_update(weight: object, x: object, d: object, lr: object, update: object, device_model: object,
                          cells: object, where: str, *, seed: object = 0, call: object = 0, persistent: object = None,
-                         counters: object = None,
-                         piecewise: object = None) -> tuple[torch.Tensor, torch.Tensor, float]:
-    """Every check of :func:`pulsed_update`, before anything changes; returns the flattened batch and lr."""
+                         counters: object = None, piecewise: object = None,
+                         check_cells: bool = True) -> tuple[torch.Tensor, torch.Tensor, float]:
+    """Every check of :func:`pulsed_update`, before anything changes; returns the flattened batch and lr.
+    ``check_cells=False``: the cells come as views a tile made of its own state (the native core checks
+    their shapes, dtypes and devices against the weight before the kernel runs)."""
     if not isinstance(weight, torch.Tensor) or weight.dim() != 2 or weight.dtype not in (torch.float32, torch.float64):
         raise TypeError(f"{where}: weight must be a 2-D float32 or float64 tensor")
     if not weight.is_contiguous():
@@ -355,7 +361,7 @@ def _check_pulsed_update(weight: object, x: object, d: object, lr: object, updat
         if bl_max > MAX_BL:
             raise ValueError(f"{where}: lr must give at most {MAX_BL} pulses per vector without BL management "
                              f"(ceil(|lr| / granularity) = {bl_max}); got lr={lr!r}")
-    for name in device_cell_fields(device_model):
+    for name in device_cell_fields(device_model) if check_cells else ():
         t = cells.get(name) if isinstance(cells, Mapping) else None
         if not isinstance(t, torch.Tensor) or t.shape != weight.shape or t.dtype != weight.dtype \
                 or t.device != weight.device:
