@@ -235,3 +235,32 @@ def test_conv_with_an_empty_batch_matches_torch():
     assert y.shape == torch.nn.Conv2d(2, 3, 2, padding=1)(x).shape == (0, 3, 5, 5)
     y.sum().backward()
     assert x.grad.shape == x.shape
+
+
+def test_eager_calls_skip_the_op_dispatcher_with_the_same_bits(monkeypatch):
+    """Eager training calls a layer's op implementation directly (nn/_autograd.py: _eager); through the
+    registered custom ops (what torch.compile sees) the steps give the same outputs, gradients, weights
+    and state, bit for bit."""
+    from xbarsim.nn import _autograd
+
+    def run(eager: bool):
+        monkeypatch.setattr(_autograd, "_eager", lambda t: eager and type(t) is torch.Tensor)
+        torch.manual_seed(0)  # the layers' initial weights come from torch's generator
+        model = torch.nn.Sequential(AnalogConv2d(1, 3, 3, config=xbarsim.TileConfig(), seed=4), torch.nn.Flatten(),
+                                    AnalogLinear(3 * 6 * 6, 5, config=xbarsim.TileConfig(), seed=5))
+        opt = xbarsim.optim.AnalogSGD(model.parameters(), lr=0.1)
+        g = torch.Generator().manual_seed(0)
+        outs = []
+        for _ in range(3):
+            x = torch.rand(4, 1, 8, 8, generator=g, requires_grad=True)
+            opt.zero_grad()
+            y = model(x)
+            y.square().sum().backward()
+            opt.step()
+            outs += [y.detach(), x.grad]
+        return outs, _state(model)
+
+    direct, dispatched = run(True), run(False)
+    for a, b in zip(direct[0], dispatched[0]):
+        assert torch.equal(a, b)
+    _assert_same_state(direct[1], dispatched[1])

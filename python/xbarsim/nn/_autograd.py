@@ -101,6 +101,15 @@ def _memory_key(t: torch.Tensor) -> tuple:
     return (t.data_ptr(), t.device, t.dtype, tuple(t.shape), tuple(t.stride()))
 
 
+def _eager(t: torch.Tensor) -> bool:
+    """True for a plain tensor outside torch.compile/export tracing: the layer's op implementation is
+    then called directly. Through the custom-op dispatcher it is the same function, plus about 40 µs
+    of dispatch per call (schema binding, version bumps of the mutated counters), a tenth of a small
+    network's step. Traced calls (FakeTensors, functional tensors, dynamo) go through the registered
+    op, whose declared mutations the compiler needs."""
+    return type(t) is torch.Tensor and not torch.compiler.is_compiling()
+
+
 class AnalogMatmul(torch.autograd.Function):
     """``y[m, out] = W x`` through a layer's blocks; backward ``W^T d`` and the update record."""
 
@@ -108,7 +117,10 @@ class AnalogMatmul(torch.autograd.Function):
     def forward(ctx: Any, x: torch.Tensor, anchor: torch.Tensor, handle: int, out_size: int,
                 weights: list[torch.Tensor], counters: list[torch.Tensor], nm_states: list[torch.Tensor],
                 record_count: torch.Tensor, log: int) -> torch.Tensor:
-        y = _library.layer_forward_(x, weights, counters, nm_states, handle, out_size, log)
+        if _eager(x):
+            y = _library.lookup_layer(handle)._forward_op(x, weights, counters, nm_states, log)
+        else:
+            y = _library.layer_forward_(x, weights, counters, nm_states, handle, out_size, log)
         ctx.save_for_backward(x, *weights)
         ctx.handle = handle
         ctx.counters = counters
@@ -123,8 +135,11 @@ class AnalogMatmul(torch.autograd.Function):
     def backward(ctx: Any, grad_y: torch.Tensor):  # type: ignore[override]
         x, *weights = ctx.saved_tensors
         need_grad_input = bool(ctx.needs_input_grad[0])
-        grad_x = _library.layer_backward_(grad_y, x, list(weights), list(ctx.counters), list(ctx.nm_states),
-                                          ctx.record_count, ctx.handle, need_grad_input, ctx.copy_record)
+        op = _library.lookup_layer(ctx.handle)._backward_op if _eager(grad_y) else _library.layer_backward_
+        args = (grad_y, x, list(weights), list(ctx.counters), list(ctx.nm_states), ctx.record_count)
+        if op is _library.layer_backward_:
+            args = (*args, ctx.handle)
+        grad_x = op(*args, need_grad_input, ctx.copy_record)
         # The placeholder's gradient counts the batches recorded since the last zero_grad.
         grad_anchor = torch.ones((), dtype=grad_y.dtype, device=grad_y.device)
         return (grad_x if need_grad_input else None), grad_anchor, None, None, None, None, None, None, None
