@@ -10,19 +10,31 @@ namespace {
 
 template <typename T>
 XB_INLINE void bit_line_words_impl(const BitLineDraws& draws, const T* __restrict prob, int64_t lines,
-                                   int32_t word, uint32_t* __restrict words, uint64_t* __restrict acc) {
+                                   int32_t word, uint32_t* __restrict words, uint64_t* __restrict acc,
+                                   const int32_t* __restrict active, int64_t n_active) {
   for (int64_t line = 0; line < lines; ++line) acc[line] = 0;
   const int32_t k0 = 64 * word;
   const int32_t k1 = draws.bl < k0 + 64 ? draws.bl : k0 + 64;
   const int64_t groups = static_cast<int64_t>(draws.groups);
   for (int32_t k = k0; k < k1; ++k) {
     const uint64_t first = (draws.slot0 + static_cast<uint64_t>(k)) * draws.groups;
-    for (int64_t g = 0; g < groups; ++g) {
-      const Philox4x32 r = philox_draw(draws.seed, draws.stream, draws.call, first + static_cast<uint64_t>(g));
-      words[4 * g] = r.v[0];
-      words[4 * g + 1] = r.v[1];
-      words[4 * g + 2] = r.v[2];
-      words[4 * g + 3] = r.v[3];
+    if (active == nullptr) {
+      for (int64_t g = 0; g < groups; ++g) {
+        const Philox4x32 r = philox_draw(draws.seed, draws.stream, draws.call, first + static_cast<uint64_t>(g));
+        words[4 * g] = r.v[0];
+        words[4 * g + 1] = r.v[1];
+        words[4 * g + 2] = r.v[2];
+        words[4 * g + 3] = r.v[3];
+      }
+    } else {  // the skipped groups' words keep stale values: their probabilities are 0, so they never fire
+      for (int64_t a = 0; a < n_active; ++a) {
+        const int64_t g = active[a];
+        const Philox4x32 r = philox_draw(draws.seed, draws.stream, draws.call, first + static_cast<uint64_t>(g));
+        words[4 * g] = r.v[0];
+        words[4 * g + 1] = r.v[1];
+        words[4 * g + 2] = r.v[2];
+        words[4 * g + 3] = r.v[3];
+      }
     }
     const int shift = k - k0;
     for (int64_t line = 0; line < lines; ++line) {  // word 4g + l of the slot is lane l of group g
@@ -57,13 +69,13 @@ XB_INLINE void pulse_normals_batch_impl(uint64_t seed, uint64_t call, const uint
 }  // namespace
 
 void bit_line_words(const BitLineDraws& draws, const float* prob, int64_t lines, int32_t word,
-                    uint32_t* words_scratch, uint64_t* acc) {
-  with_cpu_isa([&] { bit_line_words_impl(draws, prob, lines, word, words_scratch, acc); });
+                    uint32_t* words_scratch, uint64_t* acc, const int32_t* active, int64_t n_active) {
+  with_cpu_isa([&] { bit_line_words_impl(draws, prob, lines, word, words_scratch, acc, active, n_active); });
 }
 
 void bit_line_words(const BitLineDraws& draws, const double* prob, int64_t lines, int32_t word,
-                    uint32_t* words_scratch, uint64_t* acc) {
-  with_cpu_isa([&] { bit_line_words_impl(draws, prob, lines, word, words_scratch, acc); });
+                    uint32_t* words_scratch, uint64_t* acc, const int32_t* active, int64_t n_active) {
+  with_cpu_isa([&] { bit_line_words_impl(draws, prob, lines, word, words_scratch, acc, active, n_active); });
 }
 
 void pulse_normals_batch(uint64_t seed, uint64_t call, const uint64_t* elements, int64_t count, bool both_pairs,

@@ -23,11 +23,14 @@ struct BitLineDraws {
 
 // acc[line] = the bits of slots [64 word, min(64 word + 64, bl)) of lines [0, lines), bit s = slot
 // 64 word + s; a line fires in a slot if prob[line] > U (bit_line_group_word). words_scratch holds
-// 4 groups words; prob is padded with zeros to 4 groups.
+// 4 groups words; prob is padded with zeros to 4 groups. Only the groups listed in active (n_active
+// of them, ascending) are drawn: a group whose four probabilities are 0 never fires, whatever U, and
+// every other group's draws are keyed by its own position, so skipping it changes no bit. active =
+// nullptr: every group.
 void bit_line_words(const BitLineDraws& draws, const float* prob, int64_t lines, int32_t word,
-                    uint32_t* words_scratch, uint64_t* acc);
+                    uint32_t* words_scratch, uint64_t* acc, const int32_t* active, int64_t n_active);
 void bit_line_words(const BitLineDraws& draws, const double* prob, int64_t lines, int32_t word,
-                    uint32_t* words_scratch, uint64_t* acc);
+                    uint32_t* words_scratch, uint64_t* acc, const int32_t* active, int64_t n_active);
 
 // z[4 e + l] = pulse-noise normal l of Philox element elements[e] (update/pulse_noise.h), for
 // e < count; lanes 2 and 3 are left unwritten when both_pairs is false (no run needs them).

@@ -34,12 +34,14 @@ struct SampleScratch {
   std::vector<T> prob;
   std::vector<uint32_t> slot_words;
   std::vector<uint64_t> acc;
+  std::vector<int32_t> active;  // the groups of 4 lines with a nonzero probability
   explicit SampleScratch(const UpdateKernelParams<T>& p) {
     const size_t max_lines = static_cast<size_t>(4 * ((std::max(p.in, p.out) + 3) / 4));
     prob.assign(max_lines, T(0));
     if (is_stochastic(p.type)) {
       slot_words.assign(max_lines, 0u);
       acc.assign(max_lines, 0u);
+      active.assign(max_lines / 4, 0);
     }
   }
 };
@@ -59,9 +61,18 @@ XB_INLINE int64_t sample_bit_lines(const UpdateKernelParams<T>& p, int64_t b, bo
   const BitLineDraws draws{p.seed, side_d ? Stream::kBitLineD : Stream::kBitLineX, p.call,
                            static_cast<uint64_t>(b) * static_cast<uint64_t>(p.bl_max), static_cast<uint64_t>(groups),
                            ab.bl};
+  // Lines with probability 0 (zero inputs: background pixels, dead units) never fire: their groups
+  // are not drawn (bit_line_words). All groups active: the plain loop, without the index list.
+  int64_t n_active = 0;
+  for (int64_t g = 0; g < groups; ++g) {
+    const T* pg = s.prob.data() + 4 * g;
+    s.active[n_active] = static_cast<int32_t>(g);
+    n_active += (pg[0] > T(0)) | (pg[1] > T(0)) | (pg[2] > T(0)) | (pg[3] > T(0));
+  }
+  const int32_t* active = n_active < groups ? s.active.data() : nullptr;
   int64_t fired = 0;
   for (int32_t word = 0; word < p.words; ++word) {
-    bit_line_words(draws, s.prob.data(), lines, word, s.slot_words.data(), s.acc.data());
+    bit_line_words(draws, s.prob.data(), lines, word, s.slot_words.data(), s.acc.data(), active, n_active);
     // x: [m, in, words]; d: [out, m, words]
     uint64_t* bits = side_d ? p.bits_d + b * p.words + word : p.bits_x + b * p.in * p.words + word;
     const int64_t stride = side_d ? p.m * p.words : p.words;
@@ -105,13 +116,18 @@ void prepare_sample(const UpdateKernelParams<T>& p, int64_t b, SampleScratch<T>&
   int32_t n_act = 0;
   int64_t n_act_d = 0;
   if (ab.bl > 0 && is_stochastic(p.type)) {
-    n.fired_x += sample_bit_lines(p, b, false, ab, s);
     n.fired_d += sample_bit_lines(p, b, true, ab, s);
-    n_act = fired_lines(p.bits_x + b * p.in * p.words, p.in, p.words, act);
     for (int64_t i = 0; i < p.out; ++i) {
       uint64_t any = 0;
       for (int32_t w = 0; w < p.words; ++w) any |= p.bits_d[(i * p.m + b) * p.words + w];
       n_act_d += any != 0;
+    }
+    // No output line fired: no cell of this sample gets a pulse, and phase 2 never reads its input
+    // bit lines (every row returns at its silent output line), so they are drawn only when the
+    // counters need the input pulses. The draws are keyed by position: skipping them changes nothing.
+    if (n_act_d > 0 || p.counters != nullptr) {
+      n.fired_x += sample_bit_lines(p, b, false, ab, s);
+      n_act = fired_lines(p.bits_x + b * p.in * p.words, p.in, p.words, act);
     }
   } else if (ab.bl > 0) {
     for (int64_t j = 0; j < p.in; ++j) {
