@@ -76,6 +76,11 @@ mt = make_tile(64, 1, tile_config(model=sb4, algorithm=resl), 3)
 def small_resl():
     mt.forward(xs); mt.update(xs, ds, 0.1)
 out["overhead_64x1_resl4_forward_update"] = cpu_ms(small_resl, 200)
+one = xbarsim.AnalogTile(1, 1, tile_config(model=sb16), seed=4)
+x1, d1 = torch.rand(1, 1), torch.randn(1, 1) * 0.1
+def one_step():
+    one.forward(x1); one.update(x1, d1, 0.01)
+out["overhead_1x1_forward_update"] = cpu_ms(one_step, 200)
 
 # training steps: LeNet-5 (residual learning, 4 tiles, perfect IO as the paper) at batch 16, MLP at 100
 perfect = xbarsim.IOConfig(is_perfect=True)
@@ -94,6 +99,15 @@ xm, ym = torch.rand(100, 784, generator=g), torch.randint(0, 10, (100,), generat
 def mlp_step():
     opt2.zero_grad(); torch.nn.functional.cross_entropy(mlp(xm), ym).backward(); opt2.step()
 out["train_step_mlp_sgd_b100"] = cpu_ms(mlp_step, 10)
+# LeNet-5 with default IO (16 states): analog SGD and mixed precision
+for name, algo in (("sgd", None), ("mp", xbarsim.algorithms.MixedPrecision())):
+    kw = {} if algo is None else {"algorithm": algo}
+    torch.manual_seed(0)
+    net = xbarsim.models.lenet5(tile_config(model=sb16, **kw), seed=1)
+    o = xbarsim.optim.AnalogSGD(net.parameters(), lr=0.01)
+    def net_step(net=net, o=o):
+        o.zero_grad(); torch.nn.functional.nll_loss(net(xi), yi).backward(); o.step()
+    out[f"train_step_lenet5_{name}_b16"] = cpu_ms(net_step, 10)
 json.dump(out, sys.stdout)
 '''
 
