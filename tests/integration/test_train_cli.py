@@ -173,6 +173,22 @@ def test_reproduce_toy_writes_a_report_and_plots(tmp_path):
     assert len(list(out.glob("*.png"))) == 4 and len(list(out.glob("*.json"))) == 4
 
 
+def test_report_merges_toy_results_of_separate_commands(tmp_path):
+    """Variants run by separate commands (own step counts) into separate directories: `xbarsim report`
+    gathers them into one toy report; mixing toy and training directories is refused."""
+    for variant, steps in (("paper", "120"), ("theory", "200")):
+        res = _xbarsim("reproduce", "toy", "--variants", variant, "--noise", "noise-free", "--steps", steps,
+                       "--targets", "2", "--seeds", "1", "--tiles", "1", "2", "--out", str(tmp_path / variant))
+        assert res.returncode == 0, res.stderr
+    res = _xbarsim("report", str(tmp_path / "paper"), str(tmp_path / "theory"), "--out", str(tmp_path / "all"))
+    assert res.returncode == 0, res.stderr
+    report = (tmp_path / "all" / "report.md").read_text()
+    assert "| paper | noise-free | 120 | 2 | 1 | 2 |" in report and "| theory | noise-free | 200 | 2 | 1 | 1 |" in report
+    (tmp_path / "run").mkdir()
+    res = _xbarsim("report", str(tmp_path / "paper"), str(tmp_path / "run"))
+    assert res.returncode != 0 and "not both" in res.stderr
+
+
 def test_demo_runs_the_four_methods_in_parallel_and_prints_the_table(tmp_path):
     out = tmp_path / "demo"
     res = _xbarsim("demo", "--limit", "32", "--test-limit", "32", "--epochs", "1", "--workers", "2",

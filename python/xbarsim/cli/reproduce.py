@@ -63,7 +63,8 @@ def add_parsers(sub) -> None:
 
     r = sub.add_parser("report", help="rebuild a report from finished runs",
                        description="Rebuild report.md, report.json, results.csv and accuracy.png from run "
-                                   "directories (searched recursively under each path).")
+                                   "directories (searched recursively under each path); or, given directories "
+                                   "of `xbarsim reproduce toy` results (toy_*.json), one toy report of them all.")
     r.add_argument("dirs", nargs="+", type=pathlib.Path,
                    help="sweep directories, run directories or directories holding them")
     r.add_argument("--out", type=pathlib.Path, help="where to write the report (default: the first directory)")
@@ -129,9 +130,36 @@ def run_reproduce(args: argparse.Namespace) -> int:
 def run_report(args: argparse.Namespace) -> int:
     from ..experiments.report import gather, write_report
 
+    toy_dirs = [d for d in args.dirs if any(pathlib.Path(d).glob("toy_*.json"))]
+    if toy_dirs:
+        return _toy_report(args, toy_dirs)
     records, problems = gather(args.dirs)
     if not records and not problems:
         raise SystemExit(f"xbarsim report: no run directories under {[str(d) for d in args.dirs]}")
     path = write_report(args.out or args.dirs[0], records, title=args.title, command=_command(), problems=problems)
     print(f"xbarsim report: {len(records)} runs -> {path}")
+    return 0
+
+
+def _toy_report(args: argparse.Namespace, toy_dirs: list[pathlib.Path]) -> int:
+    """The least-squares toy's report: every ``toy_*.json`` of the given directories (results of
+    ``xbarsim reproduce toy``, possibly from several commands) in one ``report.md`` in ``--out`` (default
+    the first directory), the other directories' files copied beside it (a later directory's file of
+    the same variant and device replaces an earlier one's)."""
+    import shutil
+
+    from ..experiments import toy
+
+    if len(toy_dirs) != len(args.dirs):
+        raise SystemExit("xbarsim report: give either toy result directories (toy_*.json) or training runs, "
+                         "not both")
+    out = pathlib.Path(args.out or toy_dirs[0])
+    out.mkdir(parents=True, exist_ok=True)
+    for d in toy_dirs:  # gather the other directories' results beside the first's
+        if pathlib.Path(d).resolve() == out.resolve():
+            continue
+        for f in pathlib.Path(d).glob("toy_*.*"):
+            shutil.copy2(f, out / f.name)
+    path = toy.write_report(out)
+    print(f"xbarsim report: toy results -> {path}")
     return 0
