@@ -153,7 +153,7 @@ def check_tensor(fn: str, name: str, t: object, *, shape: Sequence | None = None
     if ndim is not None and t.dim() != ndim:
         raise ValueError(f"{fn}: {name} must have {ndim} dimensions; got shape {shape_str(t.shape)}")
     if device is not None:
-        if not (t.is_cpu and device.type == "cpu") and t.device != device:
+        if not (t.is_cpu and getattr(device, "type", device) == "cpu") and t.device != device:
             raise ValueError(f"{fn}: {name} must be on device {device}; got {t.device}")
     elif not (t.is_cpu or t.is_cuda):
         raise ValueError(f"{fn}: {name} must be on a cpu or cuda device; got {t.device}")

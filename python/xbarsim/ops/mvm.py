@@ -247,7 +247,8 @@ class _ReadPath:
         pcm = torch.mm(xq_k.square(), self.abs_w) if self.abs_w is not None else None
         sat_k = self.sat[:k] if self.sat is not None else None
         y_v = view(y)
-        _core.io_epilogue(self.p, y_v if yhat is y else view(yhat), y_v, scale_v, None if sat_k is None else view(sat_k), rows_v,
+        yhat_v = y_v if yhat is y else view(yhat)  # round 0: the GEMM wrote into y
+        _core.io_epilogue(self.p, yhat_v, y_v, scale_v, None if sat_k is None else view(sat_k), rows_v,
                           vnorm_v, None if pcm is None else view(pcm), seed=self.seed, call=self.call, round=rnd,
                           reduction=r, gain=self.gain, cuda_stream=self.stream)
         return sat_k
