@@ -2,10 +2,9 @@
 
 The copy is chosen once, when ``xbarsim._core`` loads, from ``XBARSIM_CPU_ISA``; so each ISA the CPU
 can run is exercised in its own interpreter, on fixed inputs: the pulsed update (stochastic with
-pulse and write noise, the deterministic types, float32 and float64) and the read path (prologue and
-epilogue with every noise source, the running maximum, a whole noisy analog_mvm) and mixed precision's
-χ accumulation. ISAs this CPU
-cannot run are skipped; the baseline always runs.
+pulse and write noise, the deterministic types, float32 and float64), the read path (prologue and
+epilogue with every noise source, the running maximum, a whole noisy analog_mvm) and mixed
+precision's χ accumulation. ISAs this CPU cannot run are skipped; the baseline always runs.
 """
 from __future__ import annotations
 
