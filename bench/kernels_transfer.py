@@ -21,7 +21,7 @@ from xbarsim.algorithms import ResidualLearning, SingleTile, make_tile
 from xbarsim.config import IOConfig, TileConfig
 from xbarsim.presets import PaperSoftBounds
 
-from _timing import row, time_fn
+from _timing import row, time_fn, time_interleaved
 
 SUITE = "transfer"
 GROUP = "kernels"
@@ -71,32 +71,16 @@ def _sync(device: str, fn):
 
 
 def _interleaved(steps: dict, device: str, rounds: int) -> tuple[dict, dict]:
-    """Median wall time and (CPU only) median process CPU time with one OpenMP thread of each step,
-    measured round-robin (one step of every config per round) so that a shared machine's changing load
-    falls on all configs alike. Process CPU time with one thread measures the work itself."""
+    """Median wall time (``_timing.time_interleaved``: round-robin, one step of every config per round,
+    so that a shared machine's changing load falls on all configs alike) and, on the CPU, the median
+    process CPU time with one OpenMP thread of each step, which measures the work itself."""
     import statistics
     import time
 
     from xbarsim import _core
 
-    wall = {k: [] for k in steps}
-    cpu = {k: [] for k in steps}
-    for fn in steps.values():  # warm-up
-        fn()
-        fn()
-    for _ in range(rounds):
-        for k, fn in steps.items():
-            if device == "cuda":
-                start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-                start.record()
-                fn()
-                end.record()
-                torch.cuda.synchronize()
-                wall[k].append(start.elapsed_time(end))
-            else:
-                t0 = time.perf_counter()
-                fn()
-                wall[k].append((time.perf_counter() - t0) * 1e3)
+    wall = time_interleaved(steps, device, warmup=2, repeats=rounds, min_time_s=0.0)
+    cpu: dict = {k: [] for k in steps}
     if device == "cpu":
         threads = _core.openmp_threads()
         _core.set_openmp_threads(1)
@@ -108,8 +92,7 @@ def _interleaved(steps: dict, device: str, rounds: int) -> tuple[dict, dict]:
                     cpu[k].append((time.process_time() - t0) * 1e3)
         finally:
             _core.set_openmp_threads(threads)
-    med = statistics.median
-    return {k: med(v) for k, v in wall.items()}, {k: med(v) for k, v in cpu.items() if v}
+    return wall, {k: statistics.median(v) for k, v in cpu.items() if v}
 
 
 def _rows(label: str, tiles, steps: dict, device: str, rounds: int, base: float, baseline: str) -> list[dict]:
