@@ -135,11 +135,11 @@ class AnalogMatmul(torch.autograd.Function):
     def backward(ctx: Any, grad_y: torch.Tensor):  # type: ignore[override]
         x, *weights = ctx.saved_tensors
         need_grad_input = bool(ctx.needs_input_grad[0])
-        op = _library.lookup_layer(ctx.handle)._backward_op if _eager(grad_y) else _library.layer_backward_
         args = (grad_y, x, list(weights), list(ctx.counters), list(ctx.nm_states), ctx.record_count)
-        if op is _library.layer_backward_:
-            args = (*args, ctx.handle)
-        grad_x = op(*args, need_grad_input, ctx.copy_record)
+        if _eager(grad_y):
+            grad_x = _library.lookup_layer(ctx.handle)._backward_op(*args, need_grad_input, ctx.copy_record)
+        else:
+            grad_x = _library.layer_backward_(*args, ctx.handle, need_grad_input, ctx.copy_record)
         # The placeholder's gradient counts the batches recorded since the last zero_grad.
         grad_anchor = torch.ones((), dtype=grad_y.dtype, device=grad_y.device)
         return (grad_x if need_grad_input else None), grad_anchor, None, None, None, None, None, None, None
